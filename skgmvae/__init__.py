@@ -1,0 +1,25 @@
+"""skgmvae: label-efficient classification with a Gaussian-mixture VAE, the scikit-learn way.
+
+A :class:`GMVAETransformer` learns clusters without labels; a
+:class:`ClusterLabelDecoder` names them from a few labeled rows (``y == -1``
+marks the unlabeled ones). :class:`LabeledOnlyClassifier` lets stock
+classifiers be compared on the same partly labeled data.
+"""
+
+from ._decoder import ClusterLabelDecoder
+from ._labeled import LabeledOnlyClassifier, labeled_accuracy_score, labeled_accuracy_scorer
+from ._transformer import ComponentCollapseWarning, GMVAETransformer
+from .nn.training import TrainingInterrupted
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ClusterLabelDecoder",
+    "ComponentCollapseWarning",
+    "GMVAETransformer",
+    "LabeledOnlyClassifier",
+    "TrainingInterrupted",
+    "__version__",
+    "labeled_accuracy_score",
+    "labeled_accuracy_scorer",
+]

@@ -1,0 +1,186 @@
+"""Fair comparison on partly labeled data: accuracy on labeled rows, and a
+meta-estimator that fits any stock classifier on the labeled rows only."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ._validation import check_has_labels, labeled_mask
+
+
+def labeled_accuracy_score(y_true, y_pred, *, sample_weight=None):
+    """Accuracy over the rows whose true label is not -1.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; -1 marks rows to skip.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels.
+    sample_weight : array-like of shape (n_samples,), optional
+
+    Returns
+    -------
+    float
+        Accuracy on the labeled rows.
+
+    Raises
+    ------
+    ValueError
+        If no row is labeled, or the lengths differ.
+    """
+    y_true = column_or_1d(y_true)
+    y_pred = column_or_1d(y_pred)
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} rows but y_pred has {len(y_pred)}; they must match.")
+    mask = labeled_mask(y_true)
+    check_has_labels(mask, "labeled_accuracy_score")
+    weights = None if sample_weight is None else np.asarray(sample_weight)[mask]
+    return float(accuracy_score(y_true[mask], y_pred[mask], sample_weight=weights))
+
+
+def labeled_accuracy_scorer(estimator, X, y):
+    """Scorer for ``cross_val_score`` / ``GridSearchCV(scoring=...)``: accuracy on labeled rows.
+
+    Parameters
+    ----------
+    estimator : fitted classifier or Pipeline
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        -1 marks rows that are not scored.
+
+    Returns
+    -------
+    float
+    """
+    mask = labeled_mask(y)
+    check_has_labels(mask, "labeled_accuracy_scorer")
+    X_labeled = X.iloc[mask] if hasattr(X, "iloc") else np.asarray(X)[mask]
+    return labeled_accuracy_score(np.asarray(y)[mask], estimator.predict(X_labeled))
+
+
+class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Fits any classifier on the rows whose label is not -1, ignoring the rest.
+
+    Stock classifiers cannot take the -1 marker of unlabeled rows; wrapped in
+    this, they can be cross-validated on the same X, y and splits as a
+    semi-supervised Pipeline. Labels are encoded to 0..n_classes-1 before the
+    inner fit, so classifiers that need that (XGBoost) accept any labels.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Cloned and fitted on the labeled rows.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone.
+    classes_ : ndarray of shape (n_classes,)
+        Labels of the labeled rows, sorted.
+    n_features_in_ : int
+        Number of features seen in fit.
+    n_labeled_ : int
+        Number of labeled rows used in fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skgmvae import LabeledOnlyClassifier
+    >>> X = np.array([[0.0], [0.1], [0.9], [1.0]])
+    >>> y = np.array([0, -1, 1, -1])
+    >>> LabeledOnlyClassifier(LogisticRegression()).fit(X, y).n_labeled_
+    2
+    """
+
+    _parameter_constraints: dict = {"estimator": [HasMethods(["fit", "predict"])]}
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator`` on the labeled rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            -1 marks unlabeled rows.
+        **fit_params : dict
+            Passed to the inner ``fit``.
+
+        Returns
+        -------
+        self : LabeledOnlyClassifier
+        """
+        X, y = validate_data(self, X, y, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False,
+                             multi_output=False)
+        y = column_or_1d(y, warn=True)
+        mask = labeled_mask(y)
+        check_has_labels(mask, type(self).__name__)
+        check_classification_targets(y[mask])
+        self._encoder = LabelEncoder().fit(y[mask])
+        self.classes_ = self._encoder.classes_
+        self.estimator_ = clone(self.estimator)
+        self.estimator_.fit(X[mask], self._encoder.transform(y[mask]), **fit_params)
+        self.n_labeled_ = int(mask.sum())
+        return self
+
+    def predict(self, X):
+        """Predicted labels, in the original label type.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
+        return self._encoder.inverse_transform(np.asarray(self.estimator_.predict(X)).astype(int))
+
+    def predict_proba(self, X):
+        """Class probabilities from the inner classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
+        return self.estimator_.predict_proba(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on the labeled rows only.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        return labeled_accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = clone(self.estimator).__sklearn_tags__()
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        tags.input_tags.sparse = inner.input_tags.sparse
+        return tags

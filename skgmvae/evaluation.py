@@ -1,0 +1,138 @@
+"""The label-efficiency protocol: accuracy against the number of random labels.
+
+As in the GMVAE article: the features (q(c|x), raw pixels, ...) are computed
+once; for each number of labels and each seed, labeled rows are drawn
+uniformly at random (not stratified) from a candidate pool, every method is
+fitted on exactly those rows (the rest of the pool is given with y = -1, so
+semi-supervised methods may use it), and accuracy is measured on the
+remaining pool rows and on any held-out test set.
+"""
+
+import numpy as np
+from scipy import stats
+from sklearn.base import clone
+from tqdm.auto import tqdm
+
+from ._validation import UNLABELED
+
+
+def label_efficiency(features, y, methods, label_counts, *, n_seeds=5, test_features=None, y_test=None,
+                     random_state=0, verbose=False):
+    """Accuracy of each method for each number of random labels and seed.
+
+    Parameters
+    ----------
+    features : dict of str to ndarray of shape (n_pool, n_features_i)
+        Inputs of the methods on the candidate pool, by name (e.g.
+        ``{"posterior": Q, "pixels": X}``).
+    y : ndarray of shape (n_pool,)
+        True labels of the pool.
+    methods : dict of str to (estimator, str)
+        Each method's estimator and the name of the features it reads. The
+        estimator must accept y = -1 for unlabeled rows (wrap stock
+        classifiers in :class:`~skgmvae.LabeledOnlyClassifier`).
+    label_counts : sequence of int
+        Numbers of labeled rows to draw.
+    n_seeds : int, default=5
+        Random draws per count.
+    test_features : dict of str to ndarray, optional
+        The same features on a held-out test set.
+    y_test : ndarray of shape (n_test,), optional
+        Labels of the test set.
+    random_state : int, default=0
+        Draw ``s`` uses seed ``random_state + s``.
+    verbose : bool, default=False
+        Show a progress bar.
+
+    Returns
+    -------
+    list of dict
+        One row per (method, n_labels, seed, split) with keys ``method``,
+        ``n_labels``, ``seed``, ``split`` ('rest' of the pool or 'test') and
+        ``accuracy``.
+    """
+    y = np.asarray(y)
+    n_pool = len(y)
+    if max(label_counts) >= n_pool:
+        raise ValueError(f"label_counts go up to {max(label_counts)}, but the pool has only {n_pool} rows.")
+    records = []
+    jobs = [(n, s) for n in label_counts for s in range(n_seeds)]
+    for n_labels, seed in tqdm(jobs, desc="label draws", disable=not verbose):
+        rng = np.random.RandomState(random_state + seed)
+        labeled = rng.choice(n_pool, n_labels, replace=False)
+        rest = np.ones(n_pool, dtype=bool)
+        rest[labeled] = False
+        y_semi = np.full(n_pool, UNLABELED, dtype=object if y.dtype.kind in "OUS" else y.dtype)
+        y_semi[labeled] = y[labeled]
+        for name, (estimator, feature_name) in methods.items():
+            model = clone(estimator)
+            if "random_state" in model.get_params():
+                model.set_params(random_state=random_state + seed)
+            model.fit(features[feature_name], y_semi)
+            pred = model.predict(features[feature_name][rest])
+            base = {"method": name, "n_labels": n_labels, "seed": seed}
+            records.append({**base, "split": "rest", "accuracy": float(np.mean(pred == y[rest]))})
+            if test_features is not None:
+                pred_test = model.predict(test_features[feature_name])
+                records.append({**base, "split": "test", "accuracy": float(np.mean(pred_test == y_test))})
+    return records
+
+
+def summarize(records, confidence=0.95):
+    """Mean accuracy and confidence half-width over seeds.
+
+    Parameters
+    ----------
+    records : list of dict
+        Output of :func:`label_efficiency`.
+    confidence : float, default=0.95
+        Level of the Student-t confidence interval of the mean.
+
+    Returns
+    -------
+    list of dict
+        One row per (split, method, n_labels): ``mean``, ``ci`` (half-width;
+        0 with a single seed) and ``n_seeds``.
+    """
+    groups = {}
+    for row in records:
+        groups.setdefault((row["split"], row["method"], row["n_labels"]), []).append(row["accuracy"])
+    summary = []
+    for (split, method, n_labels), values in groups.items():
+        values = np.asarray(values)
+        half_width = 0.0
+        if len(values) > 1:
+            sem = values.std(ddof=1) / np.sqrt(len(values))
+            half_width = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * sem)
+        summary.append({"split": split, "method": method, "n_labels": n_labels, "mean": float(values.mean()),
+                        "ci": half_width, "n_seeds": len(values)})
+    return summary
+
+
+def format_table(summary, split="rest"):
+    """A Markdown table: one row per method, one column per number of labels.
+
+    Parameters
+    ----------
+    summary : list of dict
+        Output of :func:`summarize`.
+    split : str, default='rest'
+        Which split to show.
+
+    Returns
+    -------
+    str
+    """
+    rows = [row for row in summary if row["split"] == split]
+    counts = sorted({row["n_labels"] for row in rows})
+    methods = list(dict.fromkeys(row["method"] for row in rows))
+    cell = {(row["method"], row["n_labels"]): row for row in rows}
+    lines = ["| method | " + " | ".join(f"{n} labels" for n in counts) + " |",
+             "|---|" + "---|" * len(counts)]
+    for method in methods:
+        cells = []
+        for n in counts:
+            row = cell.get((method, n))
+            cells.append("" if row is None else f"{100 * row['mean']:.1f} ± {100 * row['ci']:.1f}")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,103 @@
+"""ELBO of the Gaussian-mixture VAE with a single decode per sample.
+
+With q(z, c | x) = q(z|x) q(c|x), the ELBO is::
+
+    E_q(z|x)[log p(x|z)] + H[q(z|x)] + E_q(c|x)[a_c(x) - log q(c|x)],
+    a_c(x) = log p(c) + E_q(z|x)[log p(z|c)].
+
+For Gaussian q(z|x) and p(z|c), a_c(x) is closed form, and the last term is
+maximised by q(c|x) = softmax_c a_c(x), where it equals logsumexp_c a_c(x).
+Using that optimum removes the need for a separate q(c|x) network and for one
+decode per component: only the reconstruction term needs a sample of z, and
+z does not depend on c.
+"""
+
+import torch
+from torch.nn import functional as F
+
+from .modules import LOG_2PI
+
+
+def bernoulli_log_likelihood(logits, target):
+    """log p(x|z) summed over pixels, for pixels in [0, 1].
+
+    Parameters
+    ----------
+    logits : Tensor of shape (batch, n_features)
+    target : Tensor of shape (batch, n_features)
+
+    Returns
+    -------
+    Tensor of shape (batch,)
+    """
+    return -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1)
+
+
+def gaussian_entropy(log_var):
+    """Entropy of a diagonal Gaussian, Tensor of shape (batch,)."""
+    return 0.5 * (1.0 + LOG_2PI + log_var).sum(-1)
+
+
+def reparameterize(mean, log_var, generator=None):
+    """One sample of z ~ N(mean, exp(log_var)) that gradients flow through."""
+    noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    return mean + (0.5 * log_var).exp() * noise
+
+
+def elbo_terms(model, x_input, x_target=None, generator=None):
+    """Per-sample ELBO and its parts.
+
+    Parameters
+    ----------
+    model : GMVAE
+    x_input : Tensor of shape (batch, n_features)
+        What the encoder sees (possibly a distorted view).
+    x_target : Tensor of shape (batch, n_features), optional
+        What the decoder must reconstruct; ``x_input`` when omitted.
+    generator : torch.Generator, optional
+        Source of the reparameterisation noise.
+
+    Returns
+    -------
+    dict of Tensors of shape (batch,)
+        ``elbo``, ``reconstruction`` (log-likelihood), ``kl_z``
+        (E_q(c|x) KL(q(z|x) || p(z|c))) and ``kl_c`` (KL(q(c|x) || p(c))), with
+        ``elbo = reconstruction - kl_z - kl_c``; plus ``log_resp``, log q(c|x) of
+        shape (batch, K).
+    """
+    if x_target is None:
+        x_target = x_input
+    mean, log_var = model.encoder(x_input)
+    z = reparameterize(mean, log_var, generator)
+    reconstruction = bernoulli_log_likelihood(model.decoder(z), x_target)
+
+    log_prior_c = model.prior.log_weights()
+    expected_log_pz = model.prior.expected_log_density(mean, log_var)  # (B, K)
+    cluster_logits = log_prior_c + expected_log_pz
+    log_resp = cluster_logits.log_softmax(-1)
+    resp = log_resp.exp()
+
+    kl_z = -gaussian_entropy(log_var) - (resp * expected_log_pz).sum(-1)
+    kl_c = (resp * (log_resp - log_prior_c)).sum(-1)
+    return {
+        "elbo": reconstruction - kl_z - kl_c,
+        "reconstruction": reconstruction,
+        "kl_z": kl_z,
+        "kl_c": kl_c,
+        "log_resp": log_resp,
+    }
+
+
+def symmetric_kl(log_p, log_q):
+    """Symmetric KL divergence between two categorical distributions given as logs.
+
+    Parameters
+    ----------
+    log_p, log_q : Tensors of shape (batch, K)
+
+    Returns
+    -------
+    Tensor of shape (batch,)
+    """
+    p, q = log_p.exp(), log_q.exp()
+    return ((p - q) * (log_p - log_q)).sum(-1)

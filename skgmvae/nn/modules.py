@@ -1,0 +1,201 @@
+"""Network modules of the Gaussian-mixture VAE.
+
+The generative model is the one of the GMVAE literature::
+
+    c ~ Categorical(1/K, ..., 1/K)
+    z | c ~ N(means[c], diag(exp(log_vars[c])))
+    x | z ~ Bernoulli(sigmoid(decoder(z)))
+
+Inference uses one Gaussian q(z|x) from :class:`MLPEncoder`; q(c|x) is not a
+separate network but the exact optimum of the ELBO given q(z|x) (see
+:mod:`skgmvae.nn.losses`), so each sample is decoded once per step instead of
+once per component.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _mlp(sizes, activation=nn.ReLU):
+    layers = []
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+        layers += [nn.Linear(n_in, n_out), activation()]
+    layers.append(nn.Linear(sizes[-2], sizes[-1]))
+    return nn.Sequential(*layers)
+
+
+class MLPEncoder(nn.Module):
+    """Maps pixels to the mean and log-variance of the Gaussian q(z|x).
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input pixels.
+    hidden_sizes : tuple of int
+        Widths of the hidden layers.
+    latent_dim : int
+        Dimension of z.
+    """
+
+    def __init__(self, n_features, hidden_sizes, latent_dim):
+        super().__init__()
+        self.body = _mlp((n_features, *hidden_sizes, 2 * latent_dim))
+        self.latent_dim = latent_dim
+
+    def forward(self, x):
+        """Encode a batch.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, n_features)
+
+        Returns
+        -------
+        mean, log_var : Tensors of shape (batch, latent_dim)
+        """
+        mean, log_var = self.body(x).chunk(2, dim=-1)
+        return mean, log_var.clamp(-12.0, 8.0)
+
+
+class MLPDecoder(nn.Module):
+    """Maps a latent code to Bernoulli logits over the pixels.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Dimension of z.
+    hidden_sizes : tuple of int
+        Widths of the hidden layers, from z upwards.
+    n_features : int
+        Number of output pixels.
+    """
+
+    def __init__(self, latent_dim, hidden_sizes, n_features):
+        super().__init__()
+        self.body = _mlp((latent_dim, *hidden_sizes, n_features))
+
+    def forward(self, z):
+        """Decode a batch.
+
+        Parameters
+        ----------
+        z : Tensor of shape (batch, latent_dim)
+
+        Returns
+        -------
+        logits : Tensor of shape (batch, n_features)
+        """
+        return self.body(z)
+
+
+class MixturePrior(nn.Module):
+    """The learned Gaussian mixture p(z) = sum_c p(c) N(z; means[c], exp(log_vars[c])).
+
+    p(c) is uniform and fixed, as in the GMVAE.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of components K.
+    latent_dim : int
+        Dimension of z.
+    """
+
+    def __init__(self, n_components, latent_dim):
+        super().__init__()
+        self.means = nn.Parameter(torch.randn(n_components, latent_dim))
+        self.log_vars = nn.Parameter(torch.zeros(n_components, latent_dim))
+
+    @property
+    def n_components(self):
+        return self.means.shape[0]
+
+    def log_weights(self):
+        """log p(c), a tensor of shape (K,)."""
+        k = self.n_components
+        return torch.full((k,), -math.log(k), device=self.means.device, dtype=self.means.dtype)
+
+    def expected_log_density(self, mean, log_var):
+        """E_{q(z|x)}[log N(z; means[c], vars[c])] in closed form for every component.
+
+        Parameters
+        ----------
+        mean, log_var : Tensors of shape (batch, latent_dim)
+            Parameters of the Gaussian q(z|x).
+
+        Returns
+        -------
+        Tensor of shape (batch, K)
+        """
+        prior_var = self.log_vars.exp()  # (K, D)
+        diff2 = (mean.unsqueeze(1) - self.means.unsqueeze(0)) ** 2  # (B, K, D)
+        quad = (diff2 + log_var.exp().unsqueeze(1)) / prior_var.unsqueeze(0)
+        return -0.5 * (LOG_2PI + self.log_vars.unsqueeze(0) + quad).sum(-1)
+
+    def sample(self, components, generator=None):
+        """Draw z ~ p(z|c) for the given components.
+
+        Parameters
+        ----------
+        components : LongTensor of shape (n,)
+        generator : torch.Generator, optional
+
+        Returns
+        -------
+        Tensor of shape (n, latent_dim)
+        """
+        noise = torch.randn(
+            len(components), self.means.shape[1], generator=generator, device=self.means.device
+        )
+        std = (0.5 * self.log_vars[components]).exp()
+        return self.means[components] + std * noise
+
+
+class GMVAE(nn.Module):
+    """Encoder, decoder and mixture prior of the Gaussian-mixture VAE.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of pixels.
+    n_components : int
+        Number of mixture components K.
+    latent_dim : int
+        Dimension of z.
+    hidden_sizes : tuple of int
+        Encoder hidden widths; the decoder mirrors them.
+    """
+
+    def __init__(self, n_features, n_components, latent_dim, hidden_sizes):
+        super().__init__()
+        self.encoder = MLPEncoder(n_features, hidden_sizes, latent_dim)
+        self.decoder = MLPDecoder(latent_dim, tuple(reversed(hidden_sizes)), n_features)
+        self.prior = MixturePrior(n_components, latent_dim)
+
+    def cluster_logits(self, mean, log_var):
+        """log p(c) + E_q[log p(z|c)], whose softmax is the optimal q(c|x).
+
+        Returns
+        -------
+        Tensor of shape (batch, K)
+        """
+        return self.prior.log_weights() + self.prior.expected_log_density(mean, log_var)
+
+    def forward(self, x):
+        """Posterior over components for a batch.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, n_features)
+
+        Returns
+        -------
+        Tensor of shape (batch, K)
+            q(c|x), rows summing to one.
+        """
+        mean, log_var = self.encoder(x)
+        return self.cluster_logits(mean, log_var).softmax(-1)

@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from skgmvae import ClusterLabelDecoder
+
+# Three components; rows are q(c|x).
+Q = np.array([
+    [0.8, 0.2, 0.0],
+    [0.6, 0.4, 0.0],
+    [0.1, 0.9, 0.0],
+    [0.0, 0.3, 0.7],
+])
+y = np.array([0, 0, 1, 1])
+
+
+def test_soft_profiles_and_scores_match_hand_computation():
+    decoder = ClusterLabelDecoder(mode="soft").fit(Q, y)
+    np.testing.assert_allclose(decoder.class_profiles_, [[0.7, 0.3, 0.0], [0.05, 0.6, 0.35]])
+    q_new = np.array([[0.5, 0.5, 0.0]])
+    np.testing.assert_allclose(decoder.decision_function(q_new), [[0.5, 0.325]])
+    assert decoder.predict(q_new)[0] == 0
+    np.testing.assert_allclose(decoder.predict_proba(q_new), [[0.5 / 0.825, 0.325 / 0.825]])
+
+
+def test_hard_majority_labels():
+    Q_hard = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.2, 0.8]])
+    decoder = ClusterLabelDecoder(mode="hard").fit(Q_hard, ["a", "a", "b", "b"])
+    np.testing.assert_array_equal(decoder.component_label_counts_, [[2, 1], [0, 1]])
+    np.testing.assert_array_equal(decoder.classes_[decoder.component_labels_], ["a", "b"])
+    np.testing.assert_array_equal(decoder.predict([[0.6, 0.4], [0.1, 0.9]]), ["a", "b"])
+    np.testing.assert_allclose(decoder.predict_proba([[0.6, 0.4]]), [[2 / 3, 1 / 3]])
+
+
+def test_hard_component_without_labels_takes_class_with_most_mass_not_the_first():
+    # Component 2 is nobody's argmax, but class "z" puts 0.45 of its mass there, class "a" none.
+    Q_train = np.array([[0.9, 0.1, 0.0], [0.05, 0.5, 0.45]])
+    decoder = ClusterLabelDecoder(mode="hard").fit(Q_train, ["a", "z"])
+    assert decoder.component_label_counts_[2].sum() == 0
+    assert decoder.predict([[0.0, 0.1, 0.9]])[0] == "z"
+
+
+def test_soft_is_right_where_hard_is_wrong_on_impure_clusters():
+    # Component 0 is shared: mostly class A, but class B also puts mass on it.
+    # Class B's signature is its weight on component 1.
+    Q_train = np.array([
+        [0.9, 0.1, 0.0], [0.9, 0.0, 0.1], [0.9, 0.05, 0.05],   # class A
+        [0.55, 0.45, 0.0], [0.6, 0.4, 0.0],                    # class B, argmax 0 too
+        [0.1, 0.0, 0.9],                                       # class C
+    ])
+    y_train = np.array(["A", "A", "A", "B", "B", "C"])
+    x_b = np.array([[0.52, 0.48, 0.0]])  # a B-like point
+    hard = ClusterLabelDecoder(mode="hard").fit(Q_train, y_train)
+    soft = ClusterLabelDecoder(mode="soft").fit(Q_train, y_train)
+    assert hard.predict(x_b)[0] == "A"
+    assert soft.predict(x_b)[0] == "B"
+
+
+def test_unlabeled_rows_are_ignored_and_string_classes_work():
+    y_semi = np.array(["cat", -1, "dog", -1], dtype=object)
+    decoder = ClusterLabelDecoder().fit(Q, y_semi)
+    assert list(decoder.classes_) == ["cat", "dog"]
+    assert decoder.n_labeled_ == 2
+    np.testing.assert_allclose(decoder.class_profiles_, [Q[0], Q[2]])
+    # Unlabeled rows do not count in score.
+    assert decoder.score(Q, np.array(["cat", -1, "dog", -1], dtype=object)) == 1.0
+
+
+def test_one_labeled_class_predicts_it():
+    decoder = ClusterLabelDecoder().fit(Q, [5, 5, -1, -1])
+    np.testing.assert_array_equal(decoder.predict(Q), [5, 5, 5, 5])
+    np.testing.assert_allclose(decoder.predict_proba(Q), 1.0)
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+def test_predict_proba_rows_sum_to_one_in_classes_order(mode):
+    decoder = ClusterLabelDecoder(mode=mode).fit(Q, y)
+    proba = decoder.predict_proba(Q)
+    assert proba.shape == (4, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(decoder.classes_[proba.argmax(axis=1)], decoder.predict(Q))
+
+
+@pytest.mark.parametrize(
+    "Q_bad, y_bad, match",
+    [
+        (Q, [-1, -1, -1, -1], "at least one labeled row"),
+        (Q, [0, 1], "inconsistent numbers of samples"),
+        (Q * 2, y, "expects q\\(c\\|x\\)"),
+        (Q - 0.5, y, "expects q\\(c\\|x\\)"),
+        (np.where(Q == 0.8, np.nan, Q), y, "NaN"),
+        (Q[0], y[:1], "Expected 2D array"),
+        (Q, [0.5, 1.5, 2.5, 0.1], "Unknown label type"),
+    ],
+)
+def test_bad_fit_input_raises_clear_error(Q_bad, y_bad, match):
+    with pytest.raises(ValueError, match=match):
+        ClusterLabelDecoder().fit(Q_bad, y_bad)
+
+
+def test_unknown_mode_and_wrong_width_and_unfitted():
+    with pytest.raises(ValueError, match="mode"):
+        ClusterLabelDecoder(mode="fuzzy").fit(Q, y)
+    with pytest.raises(NotFittedError):
+        ClusterLabelDecoder().predict(Q)
+    decoder = ClusterLabelDecoder().fit(Q, y)
+    with pytest.raises(ValueError, match="3 features"):
+        decoder.predict(np.full((2, 4), 0.25))
+    with pytest.raises(ValueError, match="expects q\\(c\\|x\\)"):
+        decoder.predict(np.full((2, 3), 0.5))

@@ -1,0 +1,167 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from skgmvae import ClusterLabelDecoder, GMVAETransformer
+from tests.conftest import small_gmvae
+
+
+def test_transform_is_a_posterior_over_k_components(fitted_gmvae, digits):
+    X, _ = digits
+    Q = fitted_gmvae.transform(X)
+    assert Q.shape == (len(X), 30)
+    assert (Q >= 0).all()
+    np.testing.assert_allclose(Q.sum(axis=1), 1.0, atol=1e-9)
+    np.testing.assert_array_equal(fitted_gmvae.predict(X), Q.argmax(axis=1))
+
+
+def test_fitted_attributes(fitted_gmvae):
+    assert fitted_gmvae.n_features_in_ == 64
+    assert fitted_gmvae.n_epochs_ == 40 == len(fitted_gmvae.history_)
+    assert len(fitted_gmvae.pretrain_history_) == 10
+    assert isinstance(fitted_gmvae.module_, torch.nn.Module)
+    assert fitted_gmvae.component_usage_.shape == (30,)
+    np.testing.assert_allclose(fitted_gmvae.component_usage_.sum(), 1.0)
+    assert 1.0 <= fitted_gmvae.n_components_used_ <= 30.0
+    assert set(fitted_gmvae.history_[0]) >= {"epoch", "elbo", "reconstruction", "kl_z", "kl_c"}
+    assert list(fitted_gmvae.get_feature_names_out()) == [f"gmvaetransformer{i}" for i in range(30)]
+
+
+def test_training_raises_the_elbo(fitted_gmvae):
+    elbo = [entry["elbo"] for entry in fitted_gmvae.history_]
+    assert np.mean(elbo[-5:]) > np.mean(elbo[:5]) + 1.0
+
+
+def test_clusters_carry_label_information(fitted_gmvae, digits):
+    """A few labels per class name the clusters well above chance (10%)."""
+    X, y = digits
+    Q = fitted_gmvae.transform(X)
+    labeled = np.random.RandomState(0).choice(len(X), 50, replace=False)
+    rest = np.setdiff1d(np.arange(len(X)), labeled)
+    for mode, floor in [("soft", 0.75), ("hard", 0.7)]:
+        decoder = ClusterLabelDecoder(mode=mode).fit(Q[labeled], y[labeled])
+        assert decoder.score(Q[rest], y[rest]) > floor
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_score_is_mean_elbo_and_prefers_trained_model(fitted_gmvae, digits):
+    X, _ = digits
+    per_sample = fitted_gmvae.score_samples(X)
+    assert per_sample.shape == (len(X),)
+    assert fitted_gmvae.score(X) == pytest.approx(per_sample.mean())
+    barely_trained = small_gmvae(max_epochs=1, pretrain_epochs=0).fit(X)
+    assert fitted_gmvae.score(X) > barely_trained.score(X)
+
+
+def test_sample_images_and_components(fitted_gmvae):
+    images, components = fitted_gmvae.sample(12, random_state=0)
+    assert images.shape == (12, 64)
+    assert ((images >= 0) & (images <= 1)).all()
+    assert components.shape == (12,) and components.max() < 30
+    images_3, components_3 = fitted_gmvae.sample(4, component=3, random_state=0)
+    assert (components_3 == 3).all()
+    again, _ = fitted_gmvae.sample(12, random_state=0)
+    np.testing.assert_array_equal(images, again)
+    with pytest.raises(ValueError, match="component"):
+        fitted_gmvae.sample(2, component=30)
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_same_random_state_gives_identical_transform(digits):
+    X, _ = digits
+    params = dict(max_epochs=3, pretrain_epochs=1)
+    first = small_gmvae(**params).fit(X).transform(X)
+    second = small_gmvae(**params).fit(X).transform(X)
+    np.testing.assert_array_equal(first, second)
+    other = small_gmvae(random_state=1, **params).fit(X).transform(X)
+    assert not np.allclose(first, other)
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_fit_leaves_global_random_state_alone(digits):
+    X, _ = digits
+    torch.manual_seed(123)
+    np.random.seed(123)
+    expected_torch, expected_numpy = torch.rand(3), np.random.rand(3)
+    torch.manual_seed(123)
+    np.random.seed(123)
+    small_gmvae(max_epochs=1, pretrain_epochs=1).fit(X)
+    np.testing.assert_array_equal(torch.rand(3), expected_torch)
+    np.testing.assert_array_equal(np.random.rand(3), expected_numpy)
+
+
+def test_pickle_round_trip_gives_identical_output(fitted_gmvae, digits):
+    X, _ = digits
+    copy = pickle.loads(pickle.dumps(fitted_gmvae))
+    np.testing.assert_array_equal(copy.transform(X[:100]), fitted_gmvae.transform(X[:100]))
+    assert clone(fitted_gmvae).get_params() == fitted_gmvae.get_params()
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_verbose_shows_progress_bar_and_silent_otherwise(digits, capsys):
+    X, _ = digits
+    small_gmvae(max_epochs=2, pretrain_epochs=1, verbose=True).fit(X)
+    assert "GMVAE" in capsys.readouterr().err
+    small_gmvae(max_epochs=2, pretrain_epochs=1).fit(X)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_warm_start_continues_training(digits):
+    X, _ = digits
+    gmvae = small_gmvae(max_epochs=2, pretrain_epochs=1, warm_start=True).fit(X)
+    first_module = gmvae.module_
+    gmvae.fit(X)
+    assert gmvae.n_epochs_ == 4 and gmvae.module_ is first_module
+
+
+@pytest.mark.parametrize(
+    "X_bad, error, match",
+    [
+        (np.full((10, 4), np.nan), ValueError, "NaN"),
+        (np.full((10, 4), np.inf), ValueError, "infinity"),
+        (np.zeros(10), ValueError, "Expected 2D array"),
+        (np.zeros((10, 4, 4)), ValueError, "dim 3"),
+        (np.full((10, 4), 2.0), ValueError, "MinMaxScaler"),
+        (np.full((10, 4), -0.5), ValueError, "\\[0, 1\\]"),
+        (np.zeros((0, 4)), ValueError, "0 sample"),
+    ],
+)
+def test_bad_X_raises_clear_error(X_bad, error, match):
+    with pytest.raises(error, match=match):
+        small_gmvae(k=2).fit(X_bad)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"k": 0}, "'k' parameter"),
+        ({"k": 2.5}, "'k' parameter"),
+        ({"k": 50}, "k <= n_samples"),
+        ({"hidden_sizes": (0,)}, "hidden_sizes"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"augment": True}, "square"),
+    ],
+)
+def test_bad_params_raise_clear_error(params, match):
+    X = np.random.RandomState(0).rand(20, 6)
+    with pytest.raises(ValueError, match=match):
+        small_gmvae(**{"k": 2, **params}).fit(X)
+
+
+def test_transform_before_fit_and_wrong_width(fitted_gmvae):
+    with pytest.raises(NotFittedError):
+        GMVAETransformer().transform(np.zeros((2, 64)))
+    with pytest.raises(ValueError, match="64 features"):
+        fitted_gmvae.transform(np.zeros((2, 10)))
+
+
+def test_too_high_learning_rate_gives_clear_error_not_nan(digits):
+    X, _ = digits
+    with pytest.raises(FloatingPointError, match="learning_rate"):
+        small_gmvae(learning_rate=1e6, max_epochs=5, pretrain_epochs=2).fit(X)
