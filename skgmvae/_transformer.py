@@ -10,7 +10,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_unit_interval
@@ -22,6 +22,10 @@ from .nn.training import autoencoder_loss, fit_loop, gmvae_loss
 # GaussianMixture on more codes than this gains little and costs seconds.
 _MAX_INIT_SAMPLES = 20_000
 _EVAL_BATCH = 2048
+# The 'auto' training lengths, in optimizer steps, and their bounds in epochs.
+_AUTO_STEPS = {"max_epochs": (30_000, 10, 100), "pretrain_epochs": (3_000, 5, 50)}
+# 'auto' augmentation: square images at least this many pixels wide.
+_AUTO_AUGMENT_MIN_SIDE = 16
 
 
 class ComponentCollapseWarning(UserWarning):
@@ -40,6 +44,14 @@ def _resolve_device(device):
 def _square_image_shape(n_features):
     side = math.isqrt(n_features)
     return (side, side) if side * side == n_features else None
+
+
+def _auto_epochs(value, name, n_samples, batch_size):
+    if value != "auto":
+        return value
+    steps, low, high = _AUTO_STEPS[name]
+    steps_per_epoch = math.ceil(n_samples / batch_size)
+    return int(min(high, max(low, round(steps / steps_per_epoch))))
 
 
 class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -79,18 +91,23 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Dimension of the latent code z.
     hidden_sizes : tuple of int, default=(512, 256)
         Widths of the encoder's hidden layers; the decoder mirrors them.
-    max_epochs : int, default=100
-        Epochs of GMVAE training after pretraining.
-    pretrain_epochs : int, default=10
+    max_epochs : int or 'auto', default='auto'
+        Epochs of GMVAE training after pretraining. 'auto' gives about
+        30,000 optimizer steps, within 10 to 100 epochs (99 epochs for 19,358
+        images, 32 for 60,000, 100 for 1,797 with the default batch size).
+    pretrain_epochs : int or 'auto', default='auto'
         Epochs of autoencoder pretraining before the mixture initialisation.
-    batch_size : int, default=256
+        'auto' gives about 3,000 optimizer steps, within 5 to 50 epochs.
+    batch_size : int, default=64
         Mini-batch size.
     learning_rate : float, default=1e-3
         Adam step size.
-    augment : bool, default=False
+    augment : bool or 'auto', default='auto'
         Train on randomly rotated, shifted and scaled copies of the images
         (the decoder still reconstructs the clean image), which makes q(c|x)
-        invariant to those distortions. Needs square images.
+        invariant to those distortions. Needs square images. 'auto' turns it
+        on for square images at least 16 pixels wide (28x28 letters: +12
+        points of accuracy at 291 labels in the benchmark) and off otherwise.
     consistency_weight : float, default=1.0
         With ``augment``, weight of the symmetric KL between q(c|x) of two
         distortions of the same image.
@@ -129,6 +146,8 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         components the usage amounts to (``k`` when perfectly balanced).
     device_ : torch.device
         Device used for fitting.
+    augment_ : bool
+        Whether training used distorted copies of the images.
     interrupted_ : bool
         Whether the last fit was stopped by KeyboardInterrupt (the weights
         are then those of the last completed epoch).
@@ -147,11 +166,11 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         "k": [Interval(Integral, 1, None, closed="left")],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_sizes": [tuple, list],
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
-        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "augment": ["boolean"],
+        "augment": ["boolean", StrOptions({"auto"})],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
@@ -166,11 +185,11 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         *,
         latent_dim=16,
         hidden_sizes=(512, 256),
-        max_epochs=100,
-        pretrain_epochs=10,
-        batch_size=256,
+        max_epochs="auto",
+        pretrain_epochs="auto",
+        batch_size=64,
         learning_rate=1e-3,
-        augment=False,
+        augment="auto",
         consistency_weight=1.0,
         balance_weight=1.0,
         device="auto",
@@ -208,7 +227,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
         if any(not isinstance(width, Integral) or width < 1 for width in self.hidden_sizes):
             raise ValueError(f"hidden_sizes must hold positive ints, got {self.hidden_sizes!r}.")
-        if self.augment and _square_image_shape(X.shape[1]) is None:
+        if self.augment is True and _square_image_shape(X.shape[1]) is None:
             raise ValueError(
                 f"augment=True distorts square images, but n_features={X.shape[1]} is not a "
                 "square number. Set augment=False for non-image data."
@@ -241,7 +260,12 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.device_ = _resolve_device(self.device)
         X_tensor = torch.as_tensor(X, dtype=torch.float32, device=self.device_)
-        augmenter = RandomAffine(_square_image_shape(X.shape[1])) if self.augment else None
+        image_shape = _square_image_shape(X.shape[1])
+        self.augment_ = self.augment is True or (
+            self.augment == "auto" and image_shape is not None and image_shape[0] >= _AUTO_AUGMENT_MIN_SIDE
+        )
+        augmenter = RandomAffine(image_shape) if self.augment_ else None
+        max_epochs = _auto_epochs(self.max_epochs, "max_epochs", len(X), self.batch_size)
 
         with torch.random.fork_rng(devices=[] if self.device_.type == "cpu" else [self.device_]):
             torch.manual_seed(seed)
@@ -256,7 +280,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
             self.history_, self.interrupted_ = fit_loop(
                 loss_fn, self.module_, X_tensor, optimizer,
-                max_epochs=self.max_epochs, batch_size=self.batch_size, generator=generator,
+                max_epochs=max_epochs, batch_size=self.batch_size, generator=generator,
                 verbose=self.verbose, description="GMVAE", history=self.history_,
             )
         self.n_epochs_ = len(self.history_)
@@ -269,7 +293,8 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.module_.to(self.device_)
         self.history_ = []
         self.pretrain_history_ = []
-        if self.pretrain_epochs:
+        pretrain_epochs = _auto_epochs(self.pretrain_epochs, "pretrain_epochs", len(X_tensor), self.batch_size)
+        if pretrain_epochs:
             encoder_decoder = [*self.module_.encoder.parameters(), *self.module_.decoder.parameters()]
             optimizer = torch.optim.Adam(encoder_decoder, lr=self.learning_rate)
 
@@ -278,7 +303,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
             self.pretrain_history_, self.interrupted_ = fit_loop(
                 loss_fn, self.module_, X_tensor, optimizer,
-                max_epochs=self.pretrain_epochs, batch_size=self.batch_size, generator=generator,
+                max_epochs=pretrain_epochs, batch_size=self.batch_size, generator=generator,
                 verbose=self.verbose, description="pretraining",
             )
         codes = self._encode_means(X_tensor)

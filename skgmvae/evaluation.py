@@ -136,3 +136,63 @@ def format_table(summary, split="rest"):
             cells.append("" if row is None else f"{100 * row['mean']:.1f} ± {100 * row['ci']:.1f}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _coverage_chain(k):
+    """Distributions of the number of covered clusters after 0, 1, 2, ... random labels."""
+    covered = np.arange(k + 1)
+    stay, move = covered / k, (k - covered) / k
+    probabilities = np.zeros(k + 1)
+    probabilities[0] = 1.0
+    while True:
+        yield probabilities
+        moved = np.zeros(k + 1)
+        moved[1:] = probabilities[:-1] * move[:-1]
+        probabilities = probabilities * stay + moved
+
+
+def coverage_probability(n_labels, k):
+    """Probability that ``n_labels`` random labels hit every one of ``k`` equal-size clusters.
+
+    Each label falls in a cluster uniformly at random (sampling with
+    replacement, exact for a large data set). The number of clusters already
+    hit is a Markov chain that goes from m to m + 1 with probability
+    (k - m) / k; the answer is its probability of being at k after
+    ``n_labels`` steps.
+
+    Parameters
+    ----------
+    n_labels : int
+    k : int
+
+    Returns
+    -------
+    float
+    """
+    for step, probabilities in enumerate(_coverage_chain(k)):
+        if step == n_labels:
+            return float(probabilities[k])
+
+
+def labels_for_coverage(k, confidence=0.95):
+    """Fewest random labels such that every one of ``k`` equal-size clusters gets one, with ``confidence``.
+
+    Parameters
+    ----------
+    k : int
+        Number of clusters.
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from skgmvae.evaluation import labels_for_coverage
+    >>> labels_for_coverage(100)
+    754
+    """
+    for step, probabilities in enumerate(_coverage_chain(k)):
+        if probabilities[k] >= confidence:
+            return step

@@ -165,3 +165,29 @@ def test_too_high_learning_rate_gives_clear_error_not_nan(digits):
     X, _ = digits
     with pytest.raises(FloatingPointError, match="learning_rate"):
         small_gmvae(learning_rate=1e6, max_epochs=5, pretrain_epochs=2).fit(X)
+
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@requires_cuda
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_cuda_fit_unpickles_and_runs_on_a_cpu_only_process(digits, tmp_path):
+    import subprocess
+    import sys
+
+    X, _ = digits
+    gmvae = small_gmvae(device="auto", max_epochs=3).fit(X)
+    assert gmvae.device_.type == "cuda"
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(gmvae))
+    np.save(tmp_path / "expected.npy", gmvae.transform(X[:50]))
+    np.save(tmp_path / "X.npy", X[:50])
+    script = (
+        "import pickle, sys, numpy as np, torch; assert not torch.cuda.is_available();"
+        f"m = pickle.load(open({str(path)!r}, 'rb'));"
+        f"Q = m.transform(np.load({str(tmp_path / 'X.npy')!r}));"
+        f"np.testing.assert_allclose(Q, np.load({str(tmp_path / 'expected.npy')!r}), atol=1e-4)"
+    )
+    env = {**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env)

@@ -19,7 +19,7 @@ class TrainingInterrupted(UserWarning):
 
 
 def _batches(n_samples, batch_size, generator, device):
-    order = torch.randperm(n_samples, generator=generator, device="cpu").to(device)
+    order = torch.randperm(n_samples, generator=generator, device=generator.device).to(device)
     return order.split(batch_size)
 
 
