@@ -41,6 +41,7 @@ SETTINGS = {
     "digits": {"dataset": "digits", "counts": [10, 30, 100, 300]},
 }
 RESULTS = Path(__file__).parent / "results"
+CACHE = Path(__file__).parent / "_cache"  # fitted models, kept out of git
 
 
 def one_hot_clusters(labels, k):
@@ -118,6 +119,9 @@ def main(argv=None):
     n_epochs_total = gmvae.n_epochs_ + len(gmvae.pretrain_history_)
     print(f"GMVAE fit: {fit_seconds:.0f} s, {gmvae.n_epochs_} epochs (+{len(gmvae.pretrain_history_)} pretraining), "
           f"{gmvae.n_components_used_:.1f} of {args.k} components in effective use")
+
+    CACHE.mkdir(exist_ok=True)
+    gmvae.save(CACHE / f"{args.dataset}-gmvae.pt")
 
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA

@@ -26,7 +26,13 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
                     "**/sg_execution_times.rst", "sg_execution_times.rst"]
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {
+    "members": True,
+    "inherited-members": False,
+    # scikit-learn's generated metadata-routing setters link to its own glossary.
+    "exclude-members": "set_fit_request,set_predict_request,set_score_request,set_transform_request,"
+                       "set_predict_proba_request,set_output,set_partial_fit_request",
+}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 suppress_warnings = ["config.cache"]

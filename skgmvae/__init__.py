@@ -6,6 +6,7 @@ marks the unlabeled ones). :class:`LabeledOnlyClassifier` lets stock
 classifiers be compared on the same partly labeled data.
 """
 
+from ._active import suggest_labels
 from ._decoder import ClusterLabelDecoder
 from ._labeled import LabeledOnlyClassifier, labeled_accuracy_score, labeled_accuracy_scorer
 from ._transformer import ComponentCollapseWarning, GMVAETransformer
@@ -22,4 +23,5 @@ __all__ = [
     "__version__",
     "labeled_accuracy_score",
     "labeled_accuracy_scorer",
+    "suggest_labels",
 ]

@@ -52,27 +52,16 @@ def default_methods(k, random_state=0):
 
 
 def plot_curves(summary, path, title, split="rest"):
-    """Accuracy against the number of labels (log x axis), one line per method, with 95% bands."""
+    """Save the accuracy-vs-labels figure of a summary to a PNG file."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .plotting import plot_label_efficiency
+
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for method in dict.fromkeys(row["method"] for row in summary if row["split"] == split):
-        rows = sorted((r for r in summary if r["method"] == method and r["split"] == split),
-                      key=lambda r: r["n_labels"])
-        counts = [r["n_labels"] for r in rows]
-        mean = np.array([r["mean"] for r in rows])
-        ci = np.array([r["ci"] for r in rows])
-        (line,) = ax.plot(counts, 100 * mean, marker="o", label=method)
-        ax.fill_between(counts, 100 * (mean - ci), 100 * (mean + ci), color=line.get_color(), alpha=0.2)
-    ax.set_xscale("log")
-    ax.set_xlabel("number of labeled images (random)")
-    ax.set_ylabel("accuracy on unlabeled images (%)")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    plot_label_efficiency(summary, ax=ax, split=split, title=title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -40,12 +40,12 @@ class ClusterLabelDecoder(ClassifierMixin, BaseEstimator):
         Labels seen among the labeled rows, sorted.
     n_features_in_ : int
         Number of components K of the posteriors seen in fit.
-    class_profiles_ : ndarray of shape (n_classes, n_features_in_)
+    class_profiles_ : ndarray of shape (n_classes, n_components)
         ``m(l)``: mean posterior of the labeled rows of each class.
-    component_label_counts_ : ndarray of shape (n_features_in_, n_classes)
+    component_label_counts_ : ndarray of shape (n_components, n_classes)
         Number of labeled rows of each class whose most probable component is
         each component.
-    component_labels_ : ndarray of shape (n_features_in_,)
+    component_labels_ : ndarray of shape (n_components,)
         Index into ``classes_`` of the label each component predicts in hard
         mode.
     n_labeled_ : int

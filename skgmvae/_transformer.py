@@ -23,9 +23,13 @@ from .nn.training import autoencoder_loss, fit_loop, gmvae_loss
 _MAX_INIT_SAMPLES = 20_000
 _EVAL_BATCH = 2048
 # The 'auto' training lengths, in optimizer steps, and their bounds in epochs.
-_AUTO_STEPS = {"max_epochs": (30_000, 10, 100), "pretrain_epochs": (3_000, 5, 50)}
+_AUTO_STEPS = {"max_epochs": (24_000, 10, 100), "pretrain_epochs": (3_000, 5, 50)}
 # 'auto' augmentation: square images at least this many pixels wide.
 _AUTO_AUGMENT_MIN_SIDE = 16
+
+
+_SAVE_FORMAT = "skgmvae.GMVAETransformer"
+_SAVE_VERSION = 1
 
 
 class ComponentCollapseWarning(UserWarning):
@@ -93,8 +97,8 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Widths of the encoder's hidden layers; the decoder mirrors them.
     max_epochs : int or 'auto', default='auto'
         Epochs of GMVAE training after pretraining. 'auto' gives about
-        30,000 optimizer steps, within 10 to 100 epochs (99 epochs for 19,358
-        images, 32 for 60,000, 100 for 1,797 with the default batch size).
+        24,000 optimizer steps, within 10 to 100 epochs (79 epochs for 19,358
+        images, 26 for 60,000, 100 for 1,797 with the default batch size).
     pretrain_epochs : int or 'auto', default='auto'
         Epochs of autoencoder pretraining before the mixture initialisation.
         'auto' gives about 3,000 optimizer steps, within 5 to 50 epochs.
@@ -127,7 +131,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     ----------
     n_features_in_ : int
         Number of pixels seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Column names, when X was a DataFrame with string column names.
     module_ : skgmvae.nn.GMVAE
         The trained torch module (on the CPU after unpickling).
@@ -259,7 +263,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.device_ = _resolve_device(self.device)
-        X_tensor = torch.as_tensor(X, dtype=torch.float32, device=self.device_)
+        X_tensor = torch.tensor(X, dtype=torch.float32, device=self.device_)
         image_shape = _square_image_shape(X.shape[1])
         self.augment_ = self.augment is True or (
             self.augment == "auto" and image_shape is not None and image_shape[0] >= _AUTO_AUGMENT_MIN_SIDE
@@ -310,21 +314,25 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         init_rng = np.random.RandomState(seed)
         if len(codes) > _MAX_INIT_SAMPLES:
             codes = codes[init_rng.choice(len(codes), _MAX_INIT_SAMPLES, replace=False)]
-        mixture = GaussianMixture(
-            n_components=self.k, covariance_type="diag", max_iter=100, reg_covar=1e-4,
-            random_state=init_rng,
-        )
-        with warnings.catch_warnings():
-            # A GaussianMixture that has not fully converged is still a good starting point.
-            warnings.simplefilter("ignore")
-            mixture.fit(codes)
+        if len(codes) < 2:  # GaussianMixture needs two samples; one code is its own mixture
+            means, variances = codes.repeat(self.k, axis=0), np.ones((self.k, codes.shape[1]))
+        else:
+            mixture = GaussianMixture(
+                n_components=self.k, covariance_type="diag", max_iter=100, reg_covar=1e-4,
+                random_state=init_rng,
+            )
+            with warnings.catch_warnings():
+                # A GaussianMixture that has not fully converged is still a good starting point.
+                warnings.simplefilter("ignore")
+                mixture.fit(codes)
+            means, variances = mixture.means_, mixture.covariances_
         prior = self.module_.prior
         with torch.no_grad():
-            prior.means.copy_(torch.as_tensor(mixture.means_, dtype=torch.float32))
-            prior.log_vars.copy_(torch.as_tensor(np.log(mixture.covariances_), dtype=torch.float32))
+            prior.means.copy_(torch.as_tensor(means, dtype=torch.float32))
+            prior.log_vars.copy_(torch.as_tensor(np.log(variances), dtype=torch.float32))
 
     def _record_usage(self, X):
-        usage = self.transform(X).mean(axis=0)
+        usage = self._posterior(X).mean(axis=0)
         usage = usage / usage.sum()
         self.component_usage_ = usage
         nonzero = usage[usage > 0]
@@ -355,7 +363,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         outputs = []
         with torch.no_grad():
             for start in range(0, len(X), _EVAL_BATCH):
-                batch = torch.as_tensor(X[start:start + _EVAL_BATCH], dtype=torch.float32, device=device)
+                batch = torch.tensor(X[start:start + _EVAL_BATCH], dtype=torch.float32, device=device)
                 outputs.append(fn(batch).double().cpu().numpy())
         return np.concatenate(outputs) if outputs else np.empty((0,))
 
@@ -382,7 +390,10 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             q(z|x), not a sample.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        return self._posterior(self._validate_X(X, reset=False))
+
+    def _posterior(self, X):
+        """q(c|x) of an already validated array."""
 
         def log_resp(batch):
             mean, log_var = self.module_.encoder(batch)
@@ -390,6 +401,25 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         resp = np.exp(self._batched(X, log_resp))
         return resp / resp.sum(axis=1, keepdims=True)
+
+    def component_log_density(self, X):
+        """How typical each sample's code is of each component: E_q(z|x)[log p(z|c)].
+
+        q(c|x) is the softmax of this (plus the constant log p(c)) over
+        components; unlike q(c|x), it does not saturate at 1, so it ranks the
+        members of a component from most to least representative.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._batched(X, lambda batch: self.module_.prior.expected_log_density(*self.module_.encoder(batch)))
 
     def predict(self, X):
         """Most probable component of each sample.
@@ -473,6 +503,87 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return images, components
 
     # ----------------------------------------------------------- persistence
+    def save(self, path):
+        """Write the parameters and trained weights to ``path`` in a format that loads safely.
+
+        The file holds only tensors, numbers, strings and lists, so :meth:`load`
+        reads it with ``torch.load(weights_only=True)``: no code runs on load.
+
+        Parameters
+        ----------
+        path : str or path-like
+        """
+        check_is_fitted(self)
+        params = self.get_params()
+        if not isinstance(params["random_state"], (Integral, type(None))):
+            params["random_state"] = None  # a RandomState instance cannot be stored safely
+        params["device"] = str(params["device"])
+        params["hidden_sizes"] = list(params["hidden_sizes"])
+        torch.save({
+            "format": _SAVE_FORMAT,
+            "format_version": _SAVE_VERSION,
+            "params": params,
+            "state_dict": {name: tensor.cpu() for name, tensor in self.module_.state_dict().items()},
+            "n_features_in": self.n_features_in_,
+            "feature_names_in": [str(name) for name in getattr(self, "feature_names_in_", [])],
+            "history": self.history_,
+            "pretrain_history": self.pretrain_history_,
+            "component_usage": torch.as_tensor(self.component_usage_),
+            "augment": self.augment_,
+        }, path)
+
+    @classmethod
+    def load(cls, path, *, device="auto"):
+        """Load a transformer written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : str, default='auto'
+            Device for inference; 'auto' picks CUDA when present.
+
+        Returns
+        -------
+        GMVAETransformer
+            Fitted, with the saved parameters and weights.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved GMVAETransformer, is corrupt, or comes from
+            an incompatible version of skgmvae.
+        """
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises several types for corrupt files
+            raise ValueError(f"{path} could not be read as a saved GMVAETransformer: {error}") from error
+        if not isinstance(payload, dict) or payload.get("format") != _SAVE_FORMAT:
+            raise ValueError(f"{path} is not a file written by GMVAETransformer.save.")
+        if payload.get("format_version") != _SAVE_VERSION:
+            raise ValueError(
+                f"{path} was written in format version {payload.get('format_version')}, but this "
+                f"version of skgmvae reads version {_SAVE_VERSION}; refit the model or use the skgmvae "
+                "version that wrote it."
+            )
+        params = {**payload["params"], "hidden_sizes": tuple(payload["params"]["hidden_sizes"]), "device": device}
+        model = cls(**params)
+        model.module_ = GMVAE(payload["n_features_in"], model.k, model.latent_dim, model.hidden_sizes)
+        model.module_.load_state_dict(payload["state_dict"])
+        model.n_features_in_ = payload["n_features_in"]
+        if payload["feature_names_in"]:
+            model.feature_names_in_ = np.asarray(payload["feature_names_in"], dtype=object)
+        model.history_ = payload["history"]
+        model.pretrain_history_ = payload["pretrain_history"]
+        model.n_epochs_ = len(model.history_)
+        model.component_usage_ = payload["component_usage"].numpy()
+        nonzero = model.component_usage_[model.component_usage_ > 0]
+        model.n_components_used_ = float(np.exp(-(nonzero * np.log(nonzero)).sum()))
+        model.augment_ = payload["augment"]
+        model.interrupted_ = False
+        model.device_ = _resolve_device(device)
+        model.module_.to(model.device_)
+        return model
+
     @property
     def _n_features_out(self):
         return self.k

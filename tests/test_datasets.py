@@ -6,8 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from skgmvae.datasets import (load_dataset, load_digits_dataset, load_emnist_letters, load_fashion_mnist,
-                              read_idx)
+from skgmvae.datasets import load_dataset, load_digits_dataset, load_emnist_letters, load_fashion_mnist, read_idx
 
 
 def write_idx(path, array, compress=True):

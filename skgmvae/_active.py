@@ -1,0 +1,75 @@
+"""Choosing which images to label first, from what the GMVAE learned."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+
+def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
+    """Indices of the images a person should label first.
+
+    Rule: components are visited in order of their mass on ``X`` (the mean of
+    q(c|x)), largest first. In the first round each component contributes its
+    most representative member: among the images whose most probable
+    component it is, the one whose code is most typical of it (highest
+    E_q(z|x)[log p(z|c)]). With a budget of K labels every component is thus
+    named once, the ideal case the GMVAE article describes. Later rounds
+    depend on ``strategy``:
+
+    - ``'representative'``: further rounds repeat the first, each component
+      giving its next most representative member (components with fewer
+      members run out first);
+    - ``'uncertain'``: the remaining budget goes to the images whose
+      posterior q(c|x) has the highest entropy, where a label resolves the
+      most doubt.
+
+    Parameters
+    ----------
+    transformer : fitted GMVAETransformer
+    X : array-like of shape (n_samples, n_features)
+        The unlabeled pool to choose from.
+    n_labels : int
+        How many images to suggest, at most ``n_samples``.
+    strategy : {'representative', 'uncertain'}, default='representative'
+
+    Returns
+    -------
+    ndarray of int, shape (n_labels,)
+        Row indices into ``X``, in the order they should be labeled.
+    """
+    check_is_fitted(transformer)
+    if strategy not in ("representative", "uncertain"):
+        raise ValueError(f"strategy must be 'representative' or 'uncertain', got {strategy!r}.")
+    log_density = transformer.component_log_density(X)
+    resp = transformer.transform(X)
+    n_samples = len(resp)
+    if not isinstance(n_labels, Integral) or not 1 <= n_labels <= n_samples:
+        raise ValueError(f"n_labels must be an int in [1, {n_samples}], got {n_labels!r}.")
+
+    assigned = resp.argmax(axis=1)
+    order = np.argsort(-resp.sum(axis=0), kind="stable")
+    # Members of each component, most representative first.
+    queues = []
+    for component in order:
+        members = np.flatnonzero(assigned == component)
+        queues.append(list(members[np.argsort(-log_density[members, component], kind="stable")]))
+
+    chosen = []
+    first_round = [queue.pop(0) for queue in queues if queue]
+    chosen.extend(first_round[:n_labels])
+    if strategy == "uncertain":
+        entropy = -(resp * np.log(np.clip(resp, 1e-300, None))).sum(axis=1)
+        taken = np.zeros(n_samples, dtype=bool)
+        taken[chosen] = True
+        for index in np.argsort(-entropy, kind="stable"):
+            if len(chosen) == n_labels:
+                break
+            if not taken[index]:
+                chosen.append(index)
+        return np.asarray(chosen, dtype=int)
+    while len(chosen) < n_labels:
+        for queue in queues:
+            if queue and len(chosen) < n_labels:
+                chosen.append(queue.pop(0))
+    return np.asarray(chosen, dtype=int)

@@ -1,0 +1,81 @@
+"""Figures: accuracy against the number of labels, and image grids."""
+
+import numpy as np
+
+
+def plot_label_efficiency(summary, ax=None, split="rest", title=None):
+    """Accuracy against the number of labels (log x axis), one line per method, with confidence bands.
+
+    Parameters
+    ----------
+    summary : list of dict
+        Output of :func:`skgmvae.evaluation.summarize`.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when omitted.
+    split : str, default='rest'
+        Which split of the summary to draw.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    rows = [row for row in summary if row["split"] == split]
+    for method in dict.fromkeys(row["method"] for row in rows):
+        points = sorted((r for r in rows if r["method"] == method), key=lambda r: r["n_labels"])
+        counts = [r["n_labels"] for r in points]
+        mean = 100 * np.array([r["mean"] for r in points])
+        half_width = 100 * np.array([r["ci"] for r in points])
+        (line,) = ax.plot(counts, mean, marker="o", label=method)
+        ax.fill_between(counts, mean - half_width, mean + half_width, color=line.get_color(), alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("number of labeled images (drawn at random)")
+    ax.set_ylabel("accuracy (%)")
+    if title:
+        ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def plot_image_grid(images, image_shape, ax=None, n_columns=None, title=None):
+    """Tile images (one per row of ``images``) into one grey picture.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_images, height * width)
+        Values in [0, 1].
+    image_shape : tuple of int
+        (height, width).
+    ax : matplotlib Axes, optional
+    n_columns : int, optional
+        Images per row of the grid; about square by default.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images).reshape(-1, *image_shape)
+    n_columns = n_columns or int(np.ceil(np.sqrt(len(images))))
+    n_rows = int(np.ceil(len(images) / n_columns))
+    height, width = image_shape
+    canvas = np.ones((n_rows * (height + 1) + 1, n_columns * (width + 1) + 1))
+    for index, image in enumerate(images):
+        row, column = divmod(index, n_columns)
+        canvas[1 + row * (height + 1):1 + row * (height + 1) + height,
+               1 + column * (width + 1):1 + column * (width + 1) + width] = 1.0 - image
+    if ax is None:
+        _, ax = plt.subplots()
+    ax.imshow(canvas, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    return ax
