@@ -31,7 +31,8 @@ autodoc_default_options = {
     "inherited-members": False,
     # scikit-learn's generated metadata-routing setters link to its own glossary.
     "exclude-members": "set_fit_request,set_predict_request,set_score_request,set_transform_request,"
-                       "set_predict_proba_request,set_output,set_partial_fit_request",
+                       "set_predict_proba_request,set_output,set_partial_fit_request,"
+                       "set_decision_function_request,get_metadata_routing",
 }
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -41,6 +42,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = "skgmvae"
 html_theme_options = {"navigation_with_keys": False, "show_prev_next": False}
 html_static_path = []
+templates_path = ["_templates"]
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",

@@ -31,7 +31,8 @@ def build_parser():
     parser.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (default: the estimator's)")
     parser.add_argument("--labels", type=int, nargs="+", default=None, help="numbers of random labels")
     parser.add_argument("--seeds", type=int, default=3, help="random label draws per count")
-    parser.add_argument("--figure", default=None, help="save the accuracy curve to this PNG file")
+    parser.add_argument("--figure", default=None,
+                        help="PNG file for the accuracy curve (default: skgmvae-<dataset>.png here; 'none' for none)")
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu or cuda")
     parser.add_argument("--random-state", type=int, default=0)
     return parser
@@ -93,9 +94,10 @@ def main(argv=None):
     summary = summarize(records)
     print(f"\nAccuracy (%) on the unlabeled rest, mean ± 95% CI over {args.seeds} random label draws:\n")
     print(format_table(summary))
-    if args.figure:
-        plot_curves(summary, args.figure, f"{args.dataset}: accuracy vs number of labels")
-        print(f"\nFigure saved to {args.figure}")
+    figure = args.figure or f"skgmvae-{args.dataset}.png"
+    if figure.lower() != "none":
+        plot_curves(summary, figure, f"{args.dataset}: accuracy vs number of labels")
+        print(f"\nFigure saved to {figure}")
     return 0
 
 

@@ -1,0 +1,102 @@
+"""Suggested labels against random labels: soft-decoding accuracy for n in {K/2, K, 2K, 3K}.
+
+The GMVAE (package defaults, K=100) comes from ``benchmarks/_cache/<dataset>-gmvae.pt`` when the
+label-efficiency benchmark left one there, else it is fitted and saved. Suggestions are drawn from the
+label candidates by :func:`skgmvae.suggest_labels` (both strategies; they are deterministic), random
+labels with 5 seeds; accuracy is measured on the candidates not labeled (and on the test set where
+there is one). Results go to ``benchmarks/results/<dataset>/suggested.md`` and ``suggested.png``.
+
+Commands::
+
+    python -m benchmarks.suggest_labels --dataset emnist-partial --data-dir ../shared/data
+    python -m benchmarks.suggest_labels --dataset fashion-mnist
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+from benchmarks.label_efficiency import CACHE, RESULTS, SETTINGS
+from skgmvae import ClusterLabelDecoder, GMVAETransformer, suggest_labels
+from skgmvae.datasets import load_dataset
+
+
+def accuracy_on_rest(Q, y, labeled):
+    rest = np.setdiff1d(np.arange(len(y)), labeled)
+    return ClusterLabelDecoder().fit(Q[labeled], y[labeled]).score(Q[rest], y[rest])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args(argv)
+    data = load_dataset(SETTINGS[args.dataset]["dataset"], data_dir=args.data_dir)
+    X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
+    cached = CACHE / f"{args.dataset}-gmvae.pt"
+    if cached.is_file():
+        gmvae = GMVAETransformer.load(cached)
+    else:
+        start = time.perf_counter()
+        gmvae = GMVAETransformer(k=100, random_state=0, verbose=True).fit(X)
+        print(f"fitted in {time.perf_counter() - start:.0f} s")
+        CACHE.mkdir(exist_ok=True)
+        gmvae.save(cached)
+    X_candidates, y_candidates = X[candidates], y[candidates]
+    Q = gmvae.transform(X_candidates)
+    k = gmvae.k
+    counts = [k // 2, k, 2 * k, 3 * k]
+    rows = []
+    for n_labels in counts:
+        random_scores = [accuracy_on_rest(Q, y_candidates,
+                                          np.random.RandomState(seed).choice(len(Q), n_labels, replace=False))
+                         for seed in range(args.seeds)]
+        row = {"n": n_labels, "random": np.mean(random_scores), "random_sd": np.std(random_scores)}
+        for strategy in ("representative", "uncertain"):
+            chosen = suggest_labels(gmvae, X_candidates, n_labels, strategy=strategy)
+            row[strategy] = accuracy_on_rest(Q, y_candidates, chosen)
+            row[strategy + "_classes"] = len(np.unique(y_candidates[chosen]))
+        rows.append(row)
+        print(row, flush=True)
+
+    reference = [np.mean([accuracy_on_rest(Q, y_candidates, np.random.RandomState(s).choice(len(Q), 291, replace=False))
+                          for s in range(args.seeds)])]
+    lines = [f"# Suggested labels against random labels on {args.dataset} (K={k})", "",
+             f"Command: `python -m benchmarks.suggest_labels --dataset {args.dataset}`. Soft-decoding accuracy "
+             f"(%) on the label candidates not labeled; random: mean ± sd over {args.seeds} draws.", "",
+             "| labels | random | suggested, representative | suggested, then uncertain |", "|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['n']} | {100 * row['random']:.1f} ± {100 * row['random_sd']:.1f} | "
+                     f"{100 * row['representative']:.1f} ({row['representative_classes']} classes) | "
+                     f"{100 * row['uncertain']:.1f} ({row['uncertain_classes']} classes) |")
+    lines += ["", f"For reference, 291 random labels: {100 * reference[0]:.1f}%."]
+    out = RESULTS / args.dataset
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "suggested.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.errorbar(counts, [100 * r["random"] for r in rows], yerr=[100 * r["random_sd"] for r in rows], marker="o",
+                label="random labels", capsize=3)
+    ax.plot(counts, [100 * r["representative"] for r in rows], marker="s", label="suggested (representative)")
+    ax.plot(counts, [100 * r["uncertain"] for r in rows], marker="^", label="suggested (then uncertain)")
+    ax.axhline(100 * reference[0], color="gray", linestyle=":", label="291 random labels")
+    ax.set_xlabel("number of labels")
+    ax.set_ylabel("soft-decoding accuracy (%)")
+    ax.set_title(f"{args.dataset}: which images to label")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "suggested.png", dpi=120)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
