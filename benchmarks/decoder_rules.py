@@ -1,0 +1,68 @@
+"""Other decoding rules against soft and hard, on the GMVAE cached by the label-efficiency benchmark.
+
+The candidate rule is p(l|x) = sum_c q(c|x) p(l|c), with p(l|c) from soft counts of the labeled rows
+smoothed towards the class frequencies with weight ``alpha``. It is kept out of the package: it never
+beat soft decoding (see ``benchmarks/results/decoder-rules.md``).
+
+Commands::
+
+    python -m benchmarks.decoder_rules --dataset emnist-partial --data-dir ../shared/data
+    python -m benchmarks.decoder_rules --dataset fashion-mnist
+"""
+
+import argparse
+
+import numpy as np
+
+from benchmarks.label_efficiency import CACHE, SETTINGS
+from skgmvae import ClusterLabelDecoder, GMVAETransformer
+from skgmvae.datasets import load_dataset
+
+ALPHAS = (0.1, 1.0, 5.0)
+
+
+def label_posterior_rule(Q_labeled, y_labeled, Q_eval, alpha):
+    """Predict argmax_l sum_c q(c|x) p(l|c), p(l|c) from smoothed soft counts."""
+    classes = np.unique(y_labeled)
+    one_hot = (y_labeled[:, None] == classes[None]).astype(float)
+    counts = Q_labeled.T @ one_hot
+    prior = one_hot.mean(axis=0)
+    label_given_component = (counts + alpha * prior) / (counts.sum(axis=1, keepdims=True) + alpha)
+    return classes[(Q_eval @ label_given_component).argmax(axis=1)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args(argv)
+    data = load_dataset(SETTINGS[args.dataset]["dataset"], data_dir=args.data_dir)
+    gmvae = GMVAETransformer.load(CACHE / f"{args.dataset}-gmvae.pt")
+    candidates = data["label_candidates"]
+    Q, y = gmvae.transform(data["X_pool"][candidates]), data["y_pool"][candidates]
+    held_out = data["X_test"] is not None
+    Q_test = gmvae.transform(data["X_test"]) if held_out else None
+    names = ["soft", "hard"] + [f"p(l given x), alpha={alpha:g}" for alpha in ALPHAS]
+    print("| labels | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    for n_labels in SETTINGS[args.dataset]["counts"]:
+        scores = {name: [] for name in names}
+        for seed in range(args.seeds):
+            labeled = np.random.RandomState(seed).choice(len(y), n_labels, replace=False)
+            if held_out:
+                Q_eval, y_eval = Q_test, data["y_test"]
+            else:
+                rest = np.setdiff1d(np.arange(len(y)), labeled)
+                Q_eval, y_eval = Q[rest], y[rest]
+            for mode in ("soft", "hard"):
+                scores[mode].append(ClusterLabelDecoder(mode=mode).fit(Q[labeled], y[labeled]).score(Q_eval, y_eval))
+            for alpha, name in zip(ALPHAS, names[2:]):
+                predicted = label_posterior_rule(Q[labeled], y[labeled], Q_eval, alpha)
+                scores[name].append(np.mean(predicted == y_eval))
+        print(f"| {n_labels} | " + " | ".join(f"{100 * np.mean(scores[name]):.1f}" for name in names) + " |",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
