@@ -50,6 +50,12 @@ def _square_image_shape(n_features):
     return (side, side) if side * side == n_features else None
 
 
+def _effective_components(usage):
+    """exp(entropy) of a usage distribution: the number of equally used components it amounts to."""
+    nonzero = usage[usage > 0]
+    return float(np.exp(-(nonzero * np.log(nonzero)).sum()))
+
+
 def _auto_epochs(value, name, n_samples, batch_size):
     if value != "auto":
         return value
@@ -335,8 +341,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         usage = self._posterior(X).mean(axis=0)
         usage = usage / usage.sum()
         self.component_usage_ = usage
-        nonzero = usage[usage > 0]
-        self.n_components_used_ = float(np.exp(-(nonzero * np.log(nonzero)).sum()))
+        self.n_components_used_ = _effective_components(usage)
         if self.k >= 4 and self.n_components_used_ < self.k / 4:
             top = np.sort(usage)[::-1]
             n_top = max(1, self.k // 10)
@@ -576,8 +581,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         model.pretrain_history_ = payload["pretrain_history"]
         model.n_epochs_ = len(model.history_)
         model.component_usage_ = payload["component_usage"].numpy()
-        nonzero = model.component_usage_[model.component_usage_ > 0]
-        model.n_components_used_ = float(np.exp(-(nonzero * np.log(nonzero)).sum()))
+        model.n_components_used_ = _effective_components(model.component_usage_)
         model.augment_ = payload["augment"]
         model.interrupted_ = False
         model.device_ = _resolve_device(device)
