@@ -13,12 +13,11 @@ Commands::
 """
 
 import argparse
-import time
 
 import numpy as np
 
-from benchmarks.label_efficiency import CACHE, RESULTS, SETTINGS
-from skgmvae import ClusterLabelDecoder, GMVAETransformer, suggest_labels
+from benchmarks.label_efficiency import RESULTS, SETTINGS, load_or_fit_gmvae
+from skgmvae import ClusterLabelDecoder, suggest_labels
 from skgmvae.datasets import load_dataset
 
 
@@ -35,15 +34,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     data = load_dataset(SETTINGS[args.dataset]["dataset"], data_dir=args.data_dir)
     X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
-    cached = CACHE / f"{args.dataset}-gmvae.pt"
-    if cached.is_file():
-        gmvae = GMVAETransformer.load(cached)
-    else:
-        start = time.perf_counter()
-        gmvae = GMVAETransformer(k=100, random_state=0, verbose=True).fit(X)
-        print(f"fitted in {time.perf_counter() - start:.0f} s")
-        CACHE.mkdir(exist_ok=True)
-        gmvae.save(cached)
+    gmvae = load_or_fit_gmvae(args.dataset, X)
     X_candidates, y_candidates = X[candidates], y[candidates]
     Q = gmvae.transform(X_candidates)
     k = gmvae.k

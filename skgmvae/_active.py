@@ -3,6 +3,7 @@
 from numbers import Integral
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -42,7 +43,8 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
     if strategy not in ("representative", "uncertain"):
         raise ValueError(f"strategy must be 'representative' or 'uncertain', got {strategy!r}.")
     log_density = transformer.component_log_density(X)
-    resp = transformer.transform(X)
+    # p(c) is uniform, so q(c|x) is the softmax of these log-densities: no second encoder pass.
+    resp = softmax(log_density, axis=1)
     n_samples = len(resp)
     if not isinstance(n_labels, Integral) or not 1 <= n_labels <= n_samples:
         raise ValueError(f"n_labels must be an int in [1, {n_samples}], got {n_labels!r}.")
