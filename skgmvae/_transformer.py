@@ -112,6 +112,11 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Mini-batch size.
     learning_rate : float, default=1e-3
         Adam step size.
+    learning_rate_schedule : {'constant', 'cosine'}, default='constant'
+        How the step size of GMVAE training changes: kept at
+        ``learning_rate``, or decayed from it to zero along a half cosine over
+        the ``max_epochs`` of the fit. Pretraining always uses the constant
+        step size.
     augment : bool or 'auto', default='auto'
         Train on randomly rotated, shifted and scaled copies of the images
         (the decoder still reconstructs the clean image), which makes q(c|x)
@@ -180,6 +185,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions({"constant", "cosine"})],
         "augment": ["boolean", StrOptions({"auto"})],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
@@ -199,6 +205,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         pretrain_epochs="auto",
         batch_size=64,
         learning_rate=1e-3,
+        learning_rate_schedule="constant",
         augment="auto",
         consistency_weight=1.0,
         balance_weight=1.0,
@@ -214,6 +221,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.pretrain_epochs = pretrain_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.augment = augment
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
@@ -284,6 +292,10 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 self._initialize(X_tensor, generator, augmenter, seed)
             self.module_.to(self.device_)
             optimizer = torch.optim.Adam(self.module_.parameters(), lr=self.learning_rate)
+            scheduler = None
+            if self.learning_rate_schedule == "cosine":
+                total_steps = max(1, max_epochs * math.ceil(len(X) / self.batch_size))
+                scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
 
             def loss_fn(model, x, gen):
                 return gmvae_loss(model, x, gen, augmenter, self.consistency_weight, self.balance_weight)
@@ -291,7 +303,7 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             self.history_, self.interrupted_ = fit_loop(
                 loss_fn, self.module_, X_tensor, optimizer,
                 max_epochs=max_epochs, batch_size=self.batch_size, generator=generator,
-                verbose=self.verbose, description="GMVAE", history=self.history_,
+                scheduler=scheduler, verbose=self.verbose, description="GMVAE", history=self.history_,
             )
         self.n_epochs_ = len(self.history_)
         self._record_usage(X)

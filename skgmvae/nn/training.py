@@ -84,7 +84,7 @@ def autoencoder_loss(model, x, generator, augmenter=None):
     return -reconstruction.mean(), {"reconstruction": reconstruction.mean().item()}
 
 
-def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch):
+def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch, scheduler=None):
     """One pass over ``X`` in shuffled mini-batches.
 
     Parameters
@@ -98,6 +98,8 @@ def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch):
     generator : torch.Generator
     epoch : int
         Only used in error messages.
+    scheduler : torch.optim.lr_scheduler.LRScheduler, optional
+        Stepped after every optimizer step.
 
     Returns
     -------
@@ -117,14 +119,16 @@ def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         for name, value in terms.items():
             totals[name] = totals.get(name, 0.0) + value * len(index)
         n_seen += len(index)
     return {name: total / n_seen for name, total in totals.items()}
 
 
-def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator, verbose=False,
-             description="GMVAE", history=None):
+def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator, scheduler=None,
+             verbose=False, description="GMVAE", history=None):
     """Train for ``max_epochs`` epochs and record one history entry per epoch.
 
     Parameters
@@ -137,6 +141,8 @@ def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator,
     max_epochs : int
     batch_size : int
     generator : torch.Generator
+    scheduler : torch.optim.lr_scheduler.LRScheduler, optional
+        Stepped after every optimizer step.
     verbose : bool
         Show a tqdm progress bar with the current loss terms.
     description : str
@@ -158,7 +164,7 @@ def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator,
     bar = tqdm(range(max_epochs), desc=description, disable=not verbose, leave=False, unit="epoch")
     try:
         for epoch in bar:
-            terms = run_epoch(loss_fn, model, X, optimizer, batch_size, generator, start + epoch)
+            terms = run_epoch(loss_fn, model, X, optimizer, batch_size, generator, start + epoch, scheduler)
             history.append({"epoch": start + epoch + 1, **terms})
             last_good_state = copy.deepcopy(model.state_dict())
             bar.set_postfix({name: f"{value:.4g}" for name, value in terms.items()})
