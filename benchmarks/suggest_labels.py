@@ -1,6 +1,6 @@
 """Suggested labels against random labels: soft-decoding accuracy for n in {K/2, K, 2K, 3K}.
 
-The GMVAE (package defaults, K=100) comes from ``benchmarks/_cache/<dataset>-gmvae.pt`` when the
+The GMVAE (package defaults) comes from ``benchmarks/_cache/<dataset>-gmvae-k<K>.pt`` when the
 label-efficiency benchmark left one there, else it is fitted and saved. Suggestions are drawn from the
 label candidates by :func:`skgmvae.suggest_labels` (both strategies; they are deterministic), random
 labels with 5 seeds; accuracy is measured on the candidates not labeled (and on the test set where

@@ -27,7 +27,8 @@ def build_parser():
                         help="data set to run on (default: digits, which ships with scikit-learn)")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the data set files (default: $SKGMVAE_DATA or ../shared/data)")
-    parser.add_argument("--k", type=int, default=100, help="number of mixture components")
+    parser.add_argument("--k", type=int, default=None,
+                        help="number of mixture components (default: the estimator's, 200)")
     parser.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (default: the estimator's)")
     parser.add_argument("--labels", type=int, nargs="+", default=None, help="numbers of random labels")
     parser.add_argument("--seeds", type=int, default=3, help="random label draws per count")
@@ -75,7 +76,9 @@ def main(argv=None):
     print(f"{args.dataset}: {X.shape[0]} images of {X.shape[1]} pixels, {len(np.unique(y))} classes; "
           f"{platform.processor() or platform.machine()}, Python {sys.version.split()[0]}")
 
-    params = {"k": args.k, "random_state": args.random_state, "device": args.device, "verbose": True}
+    params = {"random_state": args.random_state, "device": args.device, "verbose": True}
+    if args.k is not None:
+        params["k"] = args.k
     if args.max_epochs is not None:
         params["max_epochs"] = args.max_epochs
     gmvae = GMVAETransformer(**params)
@@ -89,7 +92,7 @@ def main(argv=None):
     candidates = data["label_candidates"]
     features = {"posterior": gmvae.transform(X[candidates]), "pixels": X[candidates]}
     counts = args.labels or DEFAULT_COUNTS[args.dataset]
-    records = label_efficiency(features, y[candidates], default_methods(args.k, args.random_state), counts,
+    records = label_efficiency(features, y[candidates], default_methods(gmvae.k, args.random_state), counts,
                                n_seeds=args.seeds, random_state=args.random_state, verbose=True)
     summary = summarize(records)
     print(f"\nAccuracy (%) on the unlabeled rest, mean ± 95% CI over {args.seeds} random label draws:\n")

@@ -1,9 +1,12 @@
 """Choosing which images to label first, from what the GMVAE learned."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 from scipy.special import softmax
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -15,8 +18,13 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
     most representative member: among the images whose most probable
     component it is, the one whose code is most typical of it (highest
     E_q(z|x)[log p(z|c)]). With a budget of K labels every component is thus
-    named once, the ideal case the GMVAE article describes. Later rounds
-    depend on ``strategy``:
+    named once, the ideal case the GMVAE article describes. With a budget
+    smaller than the number of components, the components are first grouped
+    into ``n_labels`` groups of neighbours (k-means on their means in the
+    latent space, weighted by mass) and only the largest component of each
+    group is named, so that the labels spread over the whole latent space
+    instead of the largest components, which often are several styles of one
+    class. Later rounds depend on ``strategy``:
 
     - ``'representative'``: further rounds repeat the first, each component
       giving its next most representative member (components with fewer
@@ -57,9 +65,11 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
         members = np.flatnonzero(assigned == component)
         queues.append(list(members[np.argsort(-log_density[members, component], kind="stable")]))
 
-    chosen = []
-    first_round = [queue.pop(0) for queue in queues if queue]
-    chosen.extend(first_round[:n_labels])
+    mass = resp.sum(axis=0)[order]
+    nonempty = [position for position, queue in enumerate(queues) if queue]
+    if n_labels < len(nonempty):
+        nonempty = _one_component_per_group(transformer, order, mass, nonempty, n_labels)
+    chosen = [queues[position].pop(0) for position in nonempty[:n_labels]]
     if strategy == "uncertain":
         entropy = -(resp * np.log(np.clip(resp, 1e-300, None))).sum(axis=1)
         taken = np.zeros(n_samples, dtype=bool)
@@ -75,3 +85,22 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
             if queue and len(chosen) < n_labels:
                 chosen.append(queue.pop(0))
     return np.asarray(chosen, dtype=int)
+
+
+def _one_component_per_group(transformer, order, mass, positions, n_groups):
+    """Positions (into ``order``) of the largest component of each of ``n_groups`` groups of neighbours.
+
+    Components are grouped by k-means on their latent means, weighted by
+    their mass; the result keeps the mass order.
+    """
+    means = transformer.module_.prior.means.detach().cpu().double().numpy()[order[positions]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # fewer distinct means than groups
+        groups = KMeans(n_groups, n_init=3, random_state=0).fit_predict(means, sample_weight=mass[positions])
+    largest = {}
+    for position, group in zip(positions, groups):
+        largest.setdefault(group, position)  # positions come in mass order, so the first is the largest
+    chosen = set(largest.values())
+    # Identical means can leave fewer distinct groups; the next largest components fill the budget.
+    spare = [position for position in positions if position not in chosen]
+    return sorted(chosen | set(spare[:n_groups - len(chosen)]))

@@ -16,11 +16,31 @@ def test_first_round_names_every_component_in_order_of_mass(fitted_gmvae, digits
     assert np.all(np.diff(masses) <= 1e-9)  # largest components first
 
 
+def test_budget_below_k_spreads_over_the_latent_space(fitted_gmvae, digits):
+    X, _ = digits
+    n_labels = fitted_gmvae.k // 3
+    chosen = suggest_labels(fitted_gmvae, X, n_labels)
+    resp = fitted_gmvae.transform(X)
+    components = resp[chosen].argmax(axis=1)
+    assert len(set(chosen)) == len(set(components)) == n_labels
+    mass = resp.sum(axis=0)
+    assert mass.argmax() in components  # the largest component heads its group
+    means = fitted_gmvae.module_.prior.means.detach().numpy()
+
+    def mean_pairwise_distance(indices):
+        points = means[indices]
+        return np.linalg.norm(points[:, None] - points[None], axis=-1).mean()
+
+    heaviest = np.argsort(-mass)[:n_labels]
+    assert mean_pairwise_distance(components) > mean_pairwise_distance(heaviest)
+
+
 @pytest.mark.parametrize("strategy", ["representative", "uncertain"])
-def test_suggested_labels_beat_random_ones_on_digits(fitted_gmvae, digits, strategy):
+@pytest.mark.parametrize("share_of_k", [0.5, 1])
+def test_suggested_labels_beat_random_ones_on_digits(fitted_gmvae, digits, strategy, share_of_k):
     X, y = digits
     Q = fitted_gmvae.transform(X)
-    n_labels = fitted_gmvae.k
+    n_labels = int(share_of_k * fitted_gmvae.k)
 
     def accuracy(labeled):
         rest = np.setdiff1d(np.arange(len(X)), labeled)
