@@ -48,14 +48,14 @@ def cache_path(dataset, k):
     return CACHE / f"{dataset}-gmvae-k{k}.pt"
 
 
-def load_or_fit_gmvae(dataset, X):
-    """The GMVAE (package defaults) cached for ``dataset``, fitted and cached when absent."""
-    default_k = GMVAETransformer().k
-    cached = cache_path(dataset, default_k)
+def load_or_fit_gmvae(dataset, X, k=None):
+    """The GMVAE (package defaults, or ``k`` components) cached for ``dataset``, fitted and cached when absent."""
+    k = GMVAETransformer().k if k is None else k
+    cached = cache_path(dataset, k)
     if cached.is_file():
         return GMVAETransformer.load(cached)
     start = time.perf_counter()
-    gmvae = GMVAETransformer(random_state=0, verbose=True).fit(X)
+    gmvae = GMVAETransformer(k=k, random_state=0, verbose=True).fit(X)
     print(f"fitted in {time.perf_counter() - start:.0f} s")
     CACHE.mkdir(exist_ok=True)
     gmvae.save(cached)

@@ -13,6 +13,7 @@ Commands::
 """
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
@@ -31,10 +32,13 @@ def main(argv=None):
     parser.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--k", type=int, default=None, help="components (default: the package's)")
+    parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
     args = parser.parse_args(argv)
     data = load_dataset(SETTINGS[args.dataset]["dataset"], data_dir=args.data_dir)
     X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
-    gmvae = load_or_fit_gmvae(args.dataset, X)
+    gmvae = load_or_fit_gmvae(args.dataset, X, args.k)
+    out = Path(args.out) if args.out else RESULTS / args.dataset
     X_candidates, y_candidates = X[candidates], y[candidates]
     Q = gmvae.transform(X_candidates)
     k = gmvae.k
@@ -55,7 +59,8 @@ def main(argv=None):
     reference = [np.mean([accuracy_on_rest(Q, y_candidates, np.random.RandomState(s).choice(len(Q), 291, replace=False))
                           for s in range(args.seeds)])]
     lines = [f"# Suggested labels against random labels on {args.dataset} (K={k})", "",
-             f"Command: `python -m benchmarks.suggest_labels --dataset {args.dataset}`. Soft-decoding accuracy "
+             f"Command: `python -m benchmarks.suggest_labels --dataset {args.dataset}"
+             f"{'' if args.k is None else f' --k {args.k} --out {out}'}`. Soft-decoding accuracy "
              f"(%) on the label candidates not labeled; random: mean ± sd over {args.seeds} draws.", "",
              "| labels | random | suggested, representative | suggested, then uncertain |", "|---|---|---|---|"]
     for row in rows:
@@ -63,7 +68,6 @@ def main(argv=None):
                      f"{100 * row['representative']:.1f} ({row['representative_classes']} classes) | "
                      f"{100 * row['uncertain']:.1f} ({row['uncertain_classes']} classes) |")
     lines += ["", f"For reference, 291 random labels: {100 * reference[0]:.1f}%."]
-    out = RESULTS / args.dataset
     out.mkdir(parents=True, exist_ok=True)
     (out / "suggested.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

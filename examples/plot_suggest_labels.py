@@ -5,7 +5,8 @@ Choosing which images to label
 
 Random labels waste effort: several may land in the same cluster while others get none. With a fitted
 GMVAE, :func:`skgmvae.suggest_labels` proposes one representative image per component, largest
-components first, so that K labels can name all K clusters. Here on digits with K=30.
+components first, so that K labels can name all K clusters; with fewer than K labels it first groups
+neighbouring components and names one per group. Here on digits with K=30.
 """
 
 # %%
