@@ -183,9 +183,11 @@ def main(argv=None):
     if reused_methods:
         print(f"reusing the records of {', '.join(reused_methods)} from {out / 'records.csv'}")
     methods = {name: method for name, method in methods.items() if name not in reused_methods}
+    order = list(build_methods(args.k, 0))
     records = reused + label_efficiency(
         features_of(X[candidates]), y[candidates], methods, counts, n_seeds=args.seeds,
         test_features=None if test is None else features_of(test), y_test=data["y_test"], verbose=True)
+    records.sort(key=lambda row: order.index(row["method"]))  # stable: keeps counts and seeds in order
     summary = summarize(records)
     write_csv(out / "records.csv", records)
     write_csv(out / "summary.csv", summary)

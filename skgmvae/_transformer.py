@@ -152,8 +152,9 @@ class GMVAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         The trained torch module (on the CPU after unpickling).
     history_ : list of dict
         One entry per epoch of GMVAE training: ``epoch``, ``elbo``,
-        ``reconstruction``, ``kl_z``, ``kl_c``, ``consistency`` (per-sample
-        means).
+        ``reconstruction``, ``kl_z``, ``kl_c``, ``consistency``, ``balance``
+        (per-sample means) and ``learning_rate`` (the step size at the end
+        of the epoch).
     pretrain_history_ : list of dict
         One entry per pretraining epoch: ``epoch``, ``reconstruction``.
     n_epochs_ : int

@@ -120,6 +120,19 @@ def test_warm_start_continues_training(digits):
     assert gmvae.n_epochs_ == 4 and gmvae.module_ is first_module
 
 
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_learning_rate_schedule(digits, schedule):
+    X, _ = digits
+    gmvae = small_gmvae(max_epochs=4, pretrain_epochs=1, learning_rate=2e-3,
+                        learning_rate_schedule=schedule).fit(X[:300])
+    rates = [entry["learning_rate"] for entry in gmvae.history_]
+    if schedule == "constant":
+        assert rates == [2e-3] * 4
+    else:
+        assert np.all(np.diff(rates) < 0) and rates[-1] == pytest.approx(0, abs=1e-12)
+        assert rates[1] == pytest.approx(1e-3)  # half-way through a half cosine: half the step size
+
+
 @pytest.mark.parametrize(
     "X_bad, error, match",
     [

@@ -153,7 +153,8 @@ def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator,
     Returns
     -------
     history : list of dict
-        One dict per completed epoch: ``epoch`` plus the averaged loss terms.
+        One dict per completed epoch: ``epoch``, the averaged loss terms and
+        the ``learning_rate`` at the end of the epoch.
     interrupted : bool
         Whether a KeyboardInterrupt ended training early. The model then holds
         the weights of the last completed epoch.
@@ -165,7 +166,7 @@ def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator,
     try:
         for epoch in bar:
             terms = run_epoch(loss_fn, model, X, optimizer, batch_size, generator, start + epoch, scheduler)
-            history.append({"epoch": start + epoch + 1, **terms})
+            history.append({"epoch": start + epoch + 1, **terms, "learning_rate": optimizer.param_groups[0]["lr"]})
             last_good_state = copy.deepcopy(model.state_dict())
             bar.set_postfix({name: f"{value:.4g}" for name, value in terms.items()})
     except KeyboardInterrupt:
