@@ -48,12 +48,20 @@ def cache_path(dataset, k):
     return CACHE / f"{dataset}-gmvae-k{k}.pt"
 
 
+def _settings(model):
+    """The parameters that shape a fitted model (not where or how verbosely it ran)."""
+    return {name: value for name, value in model.get_params().items() if name not in ("device", "verbose")}
+
+
 def load_or_fit_gmvae(dataset, X, k=None):
     """The GMVAE (package defaults, or ``k`` components) cached for ``dataset``, fitted and cached when absent."""
     k = GMVAETransformer().k if k is None else k
     cached = cache_path(dataset, k)
     if cached.is_file():
-        return GMVAETransformer.load(cached)
+        model = GMVAETransformer.load(cached)
+        if _settings(model) == _settings(GMVAETransformer(k=k, random_state=0)):
+            return model
+        print(f"{cached} was fitted with other settings; fitting again")
     start = time.perf_counter()
     gmvae = GMVAETransformer(k=k, random_state=0, verbose=True).fit(X)
     print(f"fitted in {time.perf_counter() - start:.0f} s")
