@@ -186,12 +186,12 @@ def main(argv=None):
     test = data["X_test"]
     counts = args.labels or setting["counts"]
     methods = build_methods(args.k, 0)
+    order = list(methods)
     reused = reusable_records(out / "records.csv", methods, counts, args.seeds) if args.reuse_baselines else []
     reused_methods = sorted({row["method"] for row in reused})
     if reused_methods:
         print(f"reusing the records of {', '.join(reused_methods)} from {out / 'records.csv'}")
     methods = {name: method for name, method in methods.items() if name not in reused_methods}
-    order = list(build_methods(args.k, 0))
     records = reused + label_efficiency(
         features_of(X[candidates]), y[candidates], methods, counts, n_seeds=args.seeds,
         test_features=None if test is None else features_of(test), y_test=data["y_test"], verbose=True)
