@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import KFold, cross_val_score
 
+from benchmarks._protocol import decoder_accuracy, random_labeled_rows
 from skgmvae import ClusterLabelDecoder, GMVAETransformer
 from skgmvae.datasets import load_dataset
 
@@ -47,10 +48,8 @@ def evaluate_k(k, X, y, candidates, device, n_seeds=5):
     y_candidates = y[candidates]
     accuracy, cv_accuracy = [], []
     for seed in range(n_seeds):
-        labeled = np.random.RandomState(seed).choice(len(candidates), N_LABELS, replace=False)
-        rest = np.setdiff1d(np.arange(len(candidates)), labeled)
-        decoder = ClusterLabelDecoder().fit(Q[labeled], y_candidates[labeled])
-        accuracy.append(decoder.score(Q[rest], y_candidates[rest]))
+        labeled = random_labeled_rows(len(candidates), N_LABELS, seed)
+        accuracy.append(decoder_accuracy(Q, y_candidates, labeled))
         cv_accuracy.append(labeled_cv_accuracy(Q[labeled], y_candidates[labeled], seed=seed))
     return {"k": k, "elbo": gmvae.score(X), "cv_accuracy_291": float(np.mean(cv_accuracy)),
             "accuracy_291": float(np.mean(accuracy)), "fit_seconds": seconds,

@@ -15,8 +15,8 @@ import argparse
 
 import numpy as np
 
+from benchmarks._protocol import decoder_accuracy, evaluation_rows, random_labeled_rows
 from benchmarks.label_efficiency import SETTINGS, load_or_fit_gmvae
-from skgmvae import ClusterLabelDecoder
 from skgmvae.datasets import load_dataset
 
 ALPHAS = (0.1, 1.0, 5.0)
@@ -49,14 +49,10 @@ def main(argv=None):
     for n_labels in SETTINGS[args.dataset]["counts"]:
         scores = {name: [] for name in names}
         for seed in range(args.seeds):
-            labeled = np.random.RandomState(seed).choice(len(y), n_labels, replace=False)
-            if held_out:
-                Q_eval, y_eval = Q_test, data["y_test"]
-            else:
-                rest = np.setdiff1d(np.arange(len(y)), labeled)
-                Q_eval, y_eval = Q[rest], y[rest]
+            labeled = random_labeled_rows(len(y), n_labels, seed)
+            Q_eval, y_eval = evaluation_rows(Q, y, labeled, Q_test, data["y_test"])
             for mode in ("soft", "hard"):
-                scores[mode].append(ClusterLabelDecoder(mode=mode).fit(Q[labeled], y[labeled]).score(Q_eval, y_eval))
+                scores[mode].append(decoder_accuracy(Q, y, labeled, mode, Q_test, data["y_test"]))
             for alpha, name in zip(ALPHAS, names[2:]):
                 predicted = label_posterior_rule(Q[labeled], y[labeled], Q_eval, alpha)
                 scores[name].append(np.mean(predicted == y_eval))

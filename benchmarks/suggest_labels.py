@@ -17,14 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._protocol import decoder_accuracy, random_labeled_rows
 from benchmarks.label_efficiency import RESULTS, SETTINGS, load_or_fit_gmvae
-from skgmvae import ClusterLabelDecoder, suggest_labels
+from skgmvae import suggest_labels
 from skgmvae.datasets import load_dataset
-
-
-def accuracy_on_rest(Q, y, labeled):
-    rest = np.setdiff1d(np.arange(len(y)), labeled)
-    return ClusterLabelDecoder().fit(Q[labeled], y[labeled]).score(Q[rest], y[rest])
 
 
 def main(argv=None):
@@ -45,19 +41,18 @@ def main(argv=None):
     counts = [k // 2, k, 2 * k, 3 * k]
     rows = []
     for n_labels in counts:
-        random_scores = [accuracy_on_rest(Q, y_candidates,
-                                          np.random.RandomState(seed).choice(len(Q), n_labels, replace=False))
+        random_scores = [decoder_accuracy(Q, y_candidates, random_labeled_rows(len(Q), n_labels, seed))
                          for seed in range(args.seeds)]
         row = {"n": n_labels, "random": np.mean(random_scores), "random_sd": np.std(random_scores)}
         for strategy in ("representative", "uncertain"):
             chosen = suggest_labels(gmvae, X_candidates, n_labels, strategy=strategy)
-            row[strategy] = accuracy_on_rest(Q, y_candidates, chosen)
+            row[strategy] = decoder_accuracy(Q, y_candidates, chosen)
             row[strategy + "_classes"] = len(np.unique(y_candidates[chosen]))
         rows.append(row)
         print(row, flush=True)
 
-    reference = [np.mean([accuracy_on_rest(Q, y_candidates, np.random.RandomState(s).choice(len(Q), 291, replace=False))
-                          for s in range(args.seeds)])]
+    reference = [np.mean([decoder_accuracy(Q, y_candidates, random_labeled_rows(len(Q), 291, seed))
+                          for seed in range(args.seeds)])]
     lines = [f"# Suggested labels against random labels on {args.dataset} (K={k})", "",
              f"Command: `python -m benchmarks.suggest_labels --dataset {args.dataset}"
              f"{'' if args.k is None else f' --k {args.k} --out {out}'}`. Soft-decoding accuracy "

@@ -19,11 +19,13 @@ Example::
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
 
-from skgmvae import ClusterLabelDecoder, GMVAETransformer
+from benchmarks._protocol import decoder_accuracy, random_labeled_rows
+from skgmvae import GMVAETransformer
 from skgmvae.datasets import load_dataset
 
 COUNTS = {"emnist": (73, 291, 1000), "fashion-mnist": (10, 30, 100, 300, 1000)}
@@ -37,15 +39,8 @@ def evaluate(Q, y, counts, n_seeds=3, Q_test=None, y_test=None):
     scores = {}
     for n_labels in counts:
         for mode in ("soft", "hard"):
-            accuracies = []
-            for seed in range(n_seeds):
-                labeled = np.random.RandomState(seed).choice(len(y), n_labels, replace=False)
-                decoder = ClusterLabelDecoder(mode=mode).fit(Q[labeled], y[labeled])
-                if Q_test is not None:
-                    accuracies.append(decoder.score(Q_test, y_test))
-                else:
-                    rest = np.setdiff1d(np.arange(len(y)), labeled)
-                    accuracies.append(decoder.score(Q[rest], y[rest]))
+            accuracies = [decoder_accuracy(Q, y, random_labeled_rows(len(y), n_labels, seed), mode, Q_test, y_test)
+                          for seed in range(n_seeds)]
             scores[(mode, n_labels)] = 100 * float(np.mean(accuracies))
     return scores
 
@@ -70,6 +65,8 @@ def main(argv=None):
         scores = evaluate(gmvae.transform(X[candidates]), y[candidates], counts, args.seeds,
                           Q_test, data["y_test"])
         cells = " | ".join(f"{scores[('soft', n)]:.1f} / {scores[('hard', n)]:.1f}" for n in counts)
+        trace = ", ".join(f"{entry['components_used']:.0f}/{entry['components_moved']}" for entry in gmvae.history_)
+        print(f"components used / moved after each epoch: {trace}", file=sys.stderr, flush=True)
         print(f"| `{json.dumps(params)}` | {cells} | {seconds:.0f} s | {gmvae.n_components_used_:.0f} |",
               flush=True)
     return 0

@@ -133,6 +133,50 @@ def test_learning_rate_schedule(digits, schedule):
         assert rates[1] == pytest.approx(1e-3)  # half-way through a half cosine: half the step size
 
 
+def test_history_tracks_component_usage_and_moves_nothing_by_default(fitted_gmvae):
+    used = [entry["components_used"] for entry in fitted_gmvae.history_]
+    assert all(1.0 <= value <= 30.0 for value in used)
+    assert [entry["components_moved"] for entry in fitted_gmvae.history_] == [0] * 40
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_min_component_usage_revives_a_dead_component(digits):
+    """A component pushed far from every code holds no mass; revival brings it back into use."""
+    X, _ = digits
+    gmvae = small_gmvae(max_epochs=3, pretrain_epochs=2, warm_start=True).fit(X)
+    with torch.no_grad():
+        gmvae.module_.prior.means[7] = 1e3
+    gmvae.set_params(max_epochs=2, min_component_usage=0.5).fit(X)
+    first, last = gmvae.history_[-2], gmvae.history_[-1]
+    assert first["components_moved"] >= 1
+    assert last["components_moved"] == 0  # nothing moves after the last epoch: it would stay untrained
+    assert gmvae.module_.prior.means[7].abs().max() < 100
+    assert gmvae.component_usage_[7] > 0.5 / 30 / 10
+
+
+def test_revive_components_moves_only_the_unused_ones_onto_image_codes():
+    from skgmvae.nn.modules import GMVAE
+    from skgmvae.nn.training import revive_components
+
+    torch.manual_seed(0)
+    model = GMVAE(n_features=16, n_components=5, latent_dim=3, hidden_sizes=(8,))
+    x = torch.rand(50, 16)
+    with torch.no_grad():
+        codes = model.encoder(x)[0]
+        model.prior.means.copy_(codes[:5])
+        model.prior.means[2] = 1e3
+        model.prior.log_vars[2] = 5.0
+    before = model.prior.means.detach().clone()
+    usage, n_moved = revive_components(model, x, 0.1, torch.Generator().manual_seed(0))
+    assert n_moved == 1 and usage[2] < 1e-6
+    np.testing.assert_allclose(usage.sum().item(), 1.0, rtol=1e-5)
+    moved = model.prior.means[2].detach()
+    assert torch.isclose(codes, moved, atol=1e-6).all(dim=1).any()
+    keep = [0, 1, 3, 4]
+    assert torch.equal(model.prior.means[keep], before[keep])
+    assert torch.equal(model.prior.log_vars[2], model.prior.log_vars[keep].median(dim=0).values)
+
+
 @pytest.mark.parametrize(
     "X_bad, error, match",
     [
@@ -159,6 +203,7 @@ def test_bad_X_raises_clear_error(X_bad, error, match):
         ({"hidden_sizes": (0,)}, "hidden_sizes"),
         ({"learning_rate": -1.0}, "learning_rate"),
         ({"augment": True}, "square"),
+        ({"min_component_usage": 1.5}, "min_component_usage"),
     ],
 )
 def test_bad_params_raise_clear_error(params, match):

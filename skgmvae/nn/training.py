@@ -76,6 +76,51 @@ def batch_usage_kl(log_resp):
     return (log_usage.exp() * (log_usage + torch.log(torch.tensor(float(n_components))))).sum()
 
 
+def revive_components(model, x_sample, min_usage, generator):
+    """Move the components that hold almost no posterior mass onto codes of random images.
+
+    A component whose share of the mass of q(c|x) on ``x_sample`` is below
+    ``min_usage / K`` gets as mean the code (mean of q(z|x)) of a random image
+    of the sample and as variance the median variance of the components that
+    stay. Images are drawn uniformly, so the moved components land where the
+    data is dense and split the crowded components, as dead centroids are
+    re-seeded in k-means.
+
+    Parameters
+    ----------
+    model : GMVAE
+    x_sample : Tensor of shape (n_samples, n_features)
+        Clean images used to measure the usage and to draw the new means.
+    min_usage : float
+        Threshold on the usage, as a fraction of the uniform share 1 / K.
+    generator : torch.Generator
+        Source of the random draw of images.
+
+    Returns
+    -------
+    usage : Tensor of shape (K,)
+        Share of the posterior mass of each component before the move.
+    n_moved : int
+    """
+    model.eval()
+    with torch.no_grad():
+        codes, usage = [], 0.0
+        for batch in x_sample.split(2048):
+            mean, log_var = model.encoder(batch)
+            codes.append(mean)
+            usage = usage + model.cluster_logits(mean, log_var).softmax(-1).sum(0)
+        mean, usage = torch.cat(codes), usage / len(x_sample)
+        prior = model.prior
+        dead = usage < min_usage / prior.n_components
+        n_moved = int(dead.sum())
+        if 0 < n_moved < prior.n_components:
+            draws = torch.randint(len(mean), (n_moved,), generator=generator, device=generator.device)
+            prior.means[dead] = mean[draws.to(mean.device)]
+            prior.log_vars[dead] = prior.log_vars[~dead].median(dim=0).values
+    model.train()
+    return usage, n_moved
+
+
 def autoencoder_loss(model, x, generator, augmenter=None):
     """Reconstruction loss of the deterministic autoencoder used for pretraining."""
     view = augmenter(x, generator) if augmenter is not None else x
@@ -128,7 +173,7 @@ def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch, schedu
 
 
 def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator, scheduler=None,
-             verbose=False, description="GMVAE", history=None):
+             verbose=False, description="GMVAE", history=None, on_epoch_end=None):
     """Train for ``max_epochs`` epochs and record one history entry per epoch.
 
     Parameters
@@ -149,6 +194,9 @@ def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator,
         Label of the progress bar.
     history : list of dict, optional
         Entries are appended to it; a new list when omitted.
+    on_epoch_end : callable, optional
+        ``on_epoch_end(model, is_last) -> dict`` runs after each epoch; what
+        it returns is added to that epoch's history entry.
 
     Returns
     -------
@@ -166,6 +214,8 @@ def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator,
     try:
         for epoch in bar:
             terms = run_epoch(loss_fn, model, X, optimizer, batch_size, generator, start + epoch, scheduler)
+            if on_epoch_end is not None:
+                terms.update(on_epoch_end(model, epoch == max_epochs - 1))
             history.append({"epoch": start + epoch + 1, **terms, "learning_rate": optimizer.param_groups[0]["lr"]})
             last_good_state = copy.deepcopy(model.state_dict())
             bar.set_postfix({name: f"{value:.4g}" for name, value in terms.items()})
