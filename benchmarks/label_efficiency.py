@@ -172,6 +172,9 @@ def main(argv=None):
 
     CACHE.mkdir(exist_ok=True)
     gmvae.save(cache_path(args.dataset, args.k))
+    from benchmarks.training_figure import save_training_figure
+
+    save_training_figure(gmvae, out / "training.png", f"{args.dataset}: GMVAE training (K={args.k})")
 
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA

@@ -55,3 +55,16 @@ ax.set_ylabel("share of images")
 ax.set_title(f"{gmvae.n_components_used_:.1f} of {gmvae.k} components in effective use")
 fig.tight_layout()
 plt.show()
+
+# %%
+# The course of training
+# ----------------------
+# ``history_`` holds one entry per epoch. The ELBO climbs while the number of components in use stays
+# high; a red mark shows an epoch after which components that held no images were moved back onto the
+# data (``min_component_usage``), the guard that keeps the mixture from collapsing onto a few components.
+from skgmvae.plotting import plot_training_history
+
+ax, _ = plot_training_history(gmvae)
+ax.set_title("training on digits")
+plt.tight_layout()
+plt.show()

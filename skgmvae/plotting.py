@@ -1,4 +1,4 @@
-"""Figures: accuracy against the number of labels, and image grids."""
+"""Figures: accuracy against the number of labels, image grids and the course of training."""
 
 import numpy as np
 
@@ -79,3 +79,48 @@ def plot_image_grid(images, image_shape, ax=None, n_columns=None, title=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_training_history(transformer, ax=None):
+    """ELBO and components in use after each epoch of a fitted GMVAETransformer.
+
+    The ELBO (per image) is drawn on the left axis; the components in
+    effective use on the right axis, with a mark at every epoch after which
+    unused components were moved back onto the data (see
+    ``min_component_usage``).
+
+    Parameters
+    ----------
+    transformer : fitted GMVAETransformer
+    ax : matplotlib Axes, optional
+        Where to draw the ELBO; a new figure when omitted.
+
+    Returns
+    -------
+    ax, ax_components : matplotlib Axes
+        The ELBO axis and the twin axis of the components in use.
+    """
+    import matplotlib.pyplot as plt
+
+    history = transformer.history_
+    if not history:
+        raise ValueError("history_ is empty: fit the transformer with max_epochs >= 1 first.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    epochs = np.array([entry["epoch"] for entry in history])
+    ax.plot(epochs, [entry["elbo"] for entry in history], color="tab:blue")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("ELBO per image", color="tab:blue")
+    ax_components = ax.twinx()
+    used = np.array([entry.get("components_used", np.nan) for entry in history])
+    moved = np.array([entry.get("components_moved", 0) for entry in history])
+    ax_components.plot(epochs, used, color="tab:orange")
+    revived = moved > 0
+    ax_components.scatter(epochs[revived], used[revived], marker="v", color="tab:red", zorder=3,
+                          label="components moved after this epoch")
+    ax_components.set_ylim(0, transformer.k * 1.05)
+    ax_components.set_ylabel(f"components in use (of {transformer.k})", color="tab:orange")
+    if revived.any():
+        ax_components.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    return ax, ax_components
