@@ -66,6 +66,17 @@ def test_unlabeled_rows_are_ignored_and_string_classes_work():
     assert decoder.score(Q, np.array(["cat", -1, "dog", -1], dtype=object)) == 1.0
 
 
+@pytest.mark.filterwarnings("error")
+def test_one_label_per_class_fits_without_a_regression_hint():
+    """sklearn hints at regression when most labels are distinct; one label per class is normal here."""
+    Q_26 = np.random.RandomState(0).dirichlet(np.ones(5), size=26)  # sklearn hints from 21 rows on
+    decoder = ClusterLabelDecoder().fit(Q_26, np.arange(26))
+    np.testing.assert_array_equal(decoder.classes_, np.arange(26))
+    np.testing.assert_allclose(decoder.class_profiles_, Q_26)
+    with pytest.raises(ValueError, match="continuous"):
+        ClusterLabelDecoder().fit(Q_26, np.linspace(0.5, 3.7, 26))
+
+
 def test_one_labeled_class_predicts_it():
     decoder = ClusterLabelDecoder().fit(Q, [5, 5, -1, -1])
     np.testing.assert_array_equal(decoder.predict(Q), [5, 5, 5, 5])
