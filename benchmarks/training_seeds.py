@@ -1,0 +1,97 @@
+"""How much the results move with the training seed: the default GMVAE fitted with several random_state values.
+
+For each training seed the package-default GMVAE is fitted on the data set's pool (cached in
+benchmarks/_cache; seed 0 is the label-efficiency benchmark's model), then scored as in the benchmarks:
+soft and hard accuracy at random labels (mean of ``--seeds`` draws, on the candidates not labeled) and
+soft accuracy with the labels ``skgmvae.suggest_labels`` proposes. Writes ``training-seeds.md`` into the
+data set's results folder.
+
+Command::
+
+    python -m benchmarks.training_seeds --dataset emnist-partial --data-dir ../shared/data --training-seeds 0 1 2
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks._protocol import decoder_accuracy, random_labeled_rows
+from benchmarks.label_efficiency import CACHE, RESULTS, SETTINGS, _settings, cache_path
+from skgmvae import GMVAETransformer, suggest_labels
+from skgmvae.datasets import load_dataset
+
+RANDOM_COUNTS = {"emnist-partial": (73, 291, 728), "fashion-mnist": (30, 100, 300), "digits": (10, 30, 100)}
+
+
+def load_or_fit(dataset, X, training_seed):
+    """The default GMVAE fitted with ``random_state=training_seed``, from the cache when it is there."""
+    path = cache_path(dataset, GMVAETransformer().k)
+    if training_seed:
+        path = path.with_name(f"{path.stem}-seed{training_seed}.pt")
+    expected = _settings(GMVAETransformer(random_state=training_seed))
+    if path.is_file():
+        model = GMVAETransformer.load(path)
+        if _settings(model) == expected:
+            return model, None
+    start = time.perf_counter()
+    model = GMVAETransformer(random_state=training_seed).fit(X)
+    seconds = time.perf_counter() - start
+    CACHE.mkdir(exist_ok=True)
+    model.save(path)
+    return model, seconds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--training-seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, default=5, help="random label draws per count")
+    parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
+    args = parser.parse_args(argv)
+    data = load_dataset(SETTINGS[args.dataset]["dataset"], data_dir=args.data_dir)
+    X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
+    X_candidates, y_candidates = X[candidates], y[candidates]
+    counts = RANDOM_COUNTS[args.dataset]
+    k = GMVAETransformer().k
+    suggested_counts = (k // 4, k // 2, k)
+
+    header = (["training seed"] + [f"{mode} at {n} random" for n in counts for mode in ("soft", "hard")]
+              + [f"{n} suggested" for n in suggested_counts] + ["components used"])
+    rows = []
+    for training_seed in args.training_seeds:
+        gmvae, seconds = load_or_fit(args.dataset, X, training_seed)
+        Q = gmvae.transform(X_candidates)
+        row = []
+        for n_labels in counts:
+            for mode in ("soft", "hard"):
+                row.append(np.mean([decoder_accuracy(Q, y_candidates, random_labeled_rows(len(Q), n_labels, seed), mode)
+                                    for seed in range(args.seeds)]))
+        for n_labels in suggested_counts:
+            row.append(decoder_accuracy(Q, y_candidates, suggest_labels(gmvae, X_candidates, n_labels)))
+        rows.append(row + [gmvae.n_components_used_])
+        fitted = "from the cache" if seconds is None else f"fitted in {seconds:.0f} s"
+        print(f"training seed {training_seed} ({fitted}): " + ", ".join(f"{100 * v:.1f}" for v in row), flush=True)
+
+    def cells(values):
+        return [f"{100 * v:.1f}" for v in values[:-1]] + [f"{values[-1]:.0f}"]
+
+    lines = [f"# Training seeds on {args.dataset} (package defaults, K={k})", "",
+             f"Command: `python -m benchmarks.training_seeds --dataset {args.dataset} --training-seeds "
+             f"{' '.join(map(str, args.training_seeds))}`. Accuracy (%) on the label candidates not labeled; "
+             f"random labels: mean of {args.seeds} draws (the benchmark's draws).", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join([str(seed)] + cells(row)) + " |" for seed, row in zip(args.training_seeds, rows)]
+    mean = np.mean(rows, axis=0)
+    lines.append("| mean | " + " | ".join(cells(mean)) + " |")
+    out = Path(args.out) if args.out else RESULTS / args.dataset
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "training-seeds.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
