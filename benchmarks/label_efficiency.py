@@ -44,8 +44,8 @@ RESULTS = Path(__file__).parent / "results"
 CACHE = Path(__file__).parent / "_cache"  # fitted models, kept out of git
 
 
-def cache_path(dataset, k):
-    return CACHE / f"{dataset}-gmvae-k{k}.pt"
+def cache_path(dataset, k, random_state=0):
+    return CACHE / f"{dataset}-gmvae-k{k}{f'-seed{random_state}' if random_state else ''}.pt"
 
 
 def _settings(model):
@@ -53,17 +53,20 @@ def _settings(model):
     return {name: value for name, value in model.get_params().items() if name not in ("device", "verbose")}
 
 
-def load_or_fit_gmvae(dataset, X, k=None):
-    """The GMVAE (package defaults, or ``k`` components) cached for ``dataset``, fitted and cached when absent."""
+def load_or_fit_gmvae(dataset, X, k=None, random_state=0):
+    """The GMVAE (package defaults, or ``k`` components) cached for ``dataset``, fitted and cached when absent.
+
+    The benchmarks' model has ``random_state=0``; other training seeds are cached beside it.
+    """
     k = GMVAETransformer().k if k is None else k
-    cached = cache_path(dataset, k)
+    cached = cache_path(dataset, k, random_state)
     if cached.is_file():
         model = GMVAETransformer.load(cached)
-        if _settings(model) == _settings(GMVAETransformer(k=k, random_state=0)):
+        if _settings(model) == _settings(GMVAETransformer(k=k, random_state=random_state)):
             return model
         print(f"{cached} was fitted with other settings; fitting again")
     start = time.perf_counter()
-    gmvae = GMVAETransformer(k=k, random_state=0, verbose=True).fit(X)
+    gmvae = GMVAETransformer(k=k, random_state=random_state, verbose=True).fit(X)
     print(f"fitted in {time.perf_counter() - start:.0f} s")
     CACHE.mkdir(exist_ok=True)
     gmvae.save(cached)

@@ -1,10 +1,10 @@
 """How much the results move with the training seed: the default GMVAE fitted with several random_state values.
 
 For each training seed the package-default GMVAE is fitted on the data set's pool (cached in
-benchmarks/_cache; seed 0 is the label-efficiency benchmark's model), then scored as in the benchmarks:
-soft and hard accuracy at random labels (mean of ``--seeds`` draws, on the candidates not labeled) and
-soft accuracy with the labels ``skgmvae.suggest_labels`` proposes. Writes ``training-seeds.md`` into the
-data set's results folder.
+benchmarks/_cache by ``load_or_fit_gmvae``; seed 0 is the label-efficiency benchmark's model), then
+scored as in the benchmarks: soft and hard accuracy at random labels (mean of ``--seeds`` draws, on the
+candidates not labeled) and soft accuracy with the labels ``skgmvae.suggest_labels`` proposes. Writes
+``training-seeds.md`` into the data set's results folder.
 
 Command::
 
@@ -12,35 +12,16 @@ Command::
 """
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks._protocol import decoder_accuracy, random_labeled_rows
-from benchmarks.label_efficiency import CACHE, RESULTS, SETTINGS, _settings, cache_path
+from benchmarks.label_efficiency import RESULTS, SETTINGS, load_or_fit_gmvae
 from skgmvae import GMVAETransformer, suggest_labels
 from skgmvae.datasets import load_dataset
 
 RANDOM_COUNTS = {"emnist-partial": (73, 291, 728), "fashion-mnist": (30, 100, 300), "digits": (10, 30, 100)}
-
-
-def load_or_fit(dataset, X, training_seed):
-    """The default GMVAE fitted with ``random_state=training_seed``, from the cache when it is there."""
-    path = cache_path(dataset, GMVAETransformer().k)
-    if training_seed:
-        path = path.with_name(f"{path.stem}-seed{training_seed}.pt")
-    expected = _settings(GMVAETransformer(random_state=training_seed))
-    if path.is_file():
-        model = GMVAETransformer.load(path)
-        if _settings(model) == expected:
-            return model, None
-    start = time.perf_counter()
-    model = GMVAETransformer(random_state=training_seed).fit(X)
-    seconds = time.perf_counter() - start
-    CACHE.mkdir(exist_ok=True)
-    model.save(path)
-    return model, seconds
 
 
 def main(argv=None):
@@ -62,7 +43,7 @@ def main(argv=None):
               + [f"{n} suggested" for n in suggested_counts] + ["components used"])
     rows = []
     for training_seed in args.training_seeds:
-        gmvae, seconds = load_or_fit(args.dataset, X, training_seed)
+        gmvae = load_or_fit_gmvae(args.dataset, X, random_state=training_seed)
         Q = gmvae.transform(X_candidates)
         row = []
         for n_labels in counts:
@@ -72,8 +53,7 @@ def main(argv=None):
         for n_labels in suggested_counts:
             row.append(decoder_accuracy(Q, y_candidates, suggest_labels(gmvae, X_candidates, n_labels)))
         rows.append(row + [gmvae.n_components_used_])
-        fitted = "from the cache" if seconds is None else f"fitted in {seconds:.0f} s"
-        print(f"training seed {training_seed} ({fitted}): " + ", ".join(f"{100 * v:.1f}" for v in row), flush=True)
+        print(f"training seed {training_seed}: " + ", ".join(f"{100 * v:.1f}" for v in row), flush=True)
 
     def cells(values):
         return [f"{100 * v:.1f}" for v in values[:-1]] + [f"{values[-1]:.0f}"]
