@@ -9,8 +9,8 @@ classifiers be compared on the same partly labeled data.
 from ._active import suggest_labels
 from ._decoder import ClusterLabelDecoder
 from ._labeled import LabeledOnlyClassifier, labeled_accuracy_score, labeled_accuracy_scorer
-from ._transformer import ComponentCollapseWarning, GMVAETransformer
-from .nn.training import TrainingInterrupted
+from ._transformer import GMVAETransformer
+from .exceptions import ComponentCollapseWarning, TrainingInterrupted
 
 __version__ = "0.1.0"
 

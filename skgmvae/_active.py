@@ -7,9 +7,19 @@ import numpy as np
 from scipy.special import softmax
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 
+@validate_params(
+    {
+        "transformer": [HasMethods(["component_log_density"])],
+        "X": ["array-like"],
+        "n_labels": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions({"representative", "uncertain"})],
+    },
+    prefer_skip_nested_validation=True,
+)
 def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
     """Indices of the images a person should label first.
 
@@ -36,8 +46,10 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
     Parameters
     ----------
     transformer : fitted GMVAETransformer
+        Anything with ``component_log_density`` and ``component_means_``.
     X : array-like of shape (n_samples, n_features)
-        The unlabeled pool to choose from.
+        The unlabeled pool to choose from (a memmap or uint8 images too: it
+        is read batch by batch).
     n_labels : int
         How many images to suggest, at most ``n_samples``.
     strategy : {'representative', 'uncertain'}, default='representative'
@@ -48,14 +60,12 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
         Row indices into ``X``, in the order they should be labeled.
     """
     check_is_fitted(transformer)
-    if strategy not in ("representative", "uncertain"):
-        raise ValueError(f"strategy must be 'representative' or 'uncertain', got {strategy!r}.")
     log_density = transformer.component_log_density(X)
     # p(c) is uniform, so q(c|x) is the softmax of these log-densities: no second encoder pass.
     resp = softmax(log_density, axis=1)
     n_samples = len(resp)
-    if not isinstance(n_labels, Integral) or not 1 <= n_labels <= n_samples:
-        raise ValueError(f"n_labels must be an int in [1, {n_samples}], got {n_labels!r}.")
+    if n_labels > n_samples:
+        raise ValueError(f"n_labels must be at most the number of images, {n_samples}; got {n_labels}.")
 
     assigned = resp.argmax(axis=1)
     order = np.argsort(-resp.sum(axis=0), kind="stable")
@@ -93,7 +103,7 @@ def _one_component_per_group(transformer, order, mass, positions, n_groups):
     Components are grouped by k-means on their latent means, weighted by
     their mass; the result keeps the mass order.
     """
-    means = transformer.module_.prior.means.detach().cpu().double().numpy()[order[positions]]
+    means = transformer.component_means_[order[positions]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # fewer distinct means than groups
         groups = KMeans(n_groups, n_init=3, random_state=0).fit_predict(means, sample_weight=mass[positions])

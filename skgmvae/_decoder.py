@@ -8,11 +8,11 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._labeled import labeled_accuracy_score
+from ._labeled import LabeledAccuracyMixin
 from ._validation import check_has_labels, check_posterior_rows, labeled_mask
 
 
-class ClusterLabelDecoder(ClassifierMixin, BaseEstimator):
+class ClusterLabelDecoder(LabeledAccuracyMixin, ClassifierMixin, BaseEstimator):
     """Turns a posterior over clusters, q(c|x), into class predictions.
 
     Only rows whose label is not -1 are used; all other rows are ignored, so
@@ -26,7 +26,8 @@ class ClusterLabelDecoder(ClassifierMixin, BaseEstimator):
       posterior, so it copes with uncertain assignments and impure clusters.
     - ``mode='hard'`` gives each component the majority label of the labeled
       rows whose most probable component it is, and predicts the label of
-      ``argmax_c q(c|x)``. Ties go to the class with the larger ``m(l)[c]``.
+      ``argmax_c q(c|x)``. Ties go to the class with the larger ``m(l)[c]``
+      (then to the first in ``classes_``).
       **A component that no labeled row falls in** takes the class whose labeled rows put the most posterior mass on it,
       ``argmax_l m(l)[c]``: the closest evidence there is, rather than an
       arbitrary class.
@@ -47,9 +48,14 @@ class ClusterLabelDecoder(ClassifierMixin, BaseEstimator):
     component_label_counts_ : ndarray of shape (n_components, n_classes)
         Number of labeled rows of each class whose most probable component is
         each component.
+    component_scores_ : ndarray of shape (n_components, n_classes)
+        Hard-mode scores of each component: ``n_lc + m(l)[c] / 2``
+        normalised per component, with ``n_lc`` the counts above. The
+        half-weight profile term only breaks ties and names the components
+        that no labeled row falls in.
     component_labels_ : ndarray of shape (n_components,)
         Index into ``classes_`` of the label each component predicts in hard
-        mode.
+        mode (the argmax of ``component_scores_``).
     n_labeled_ : int
         Number of labeled rows used in fit.
 
@@ -68,18 +74,18 @@ class ClusterLabelDecoder(ClassifierMixin, BaseEstimator):
     def __init__(self, mode="soft"):
         self.mode = mode
 
-    def _validate_Q(self, Q, reset):
-        Q = validate_data(self, Q, reset=reset, dtype=np.float64)
-        check_posterior_rows(Q)
-        return Q
+    def _validate_posterior(self, X, reset):
+        X = validate_data(self, X, reset=reset, dtype=np.float64)
+        check_posterior_rows(X)
+        return X
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, Q, y):
+    def fit(self, X, y):
         """Learn the class profiles and component labels from the labeled rows.
 
         Parameters
         ----------
-        Q : array-like of shape (n_samples, n_components)
+        X : array-like of shape (n_samples, n_components)
             q(c|x) of each row, e.g. from :meth:`GMVAETransformer.transform`.
         y : array-like of shape (n_samples,)
             Labels; -1 marks an unlabeled row.
@@ -88,7 +94,7 @@ class ClusterLabelDecoder(ClassifierMixin, BaseEstimator):
         -------
         self : ClusterLabelDecoder
         """
-        Q, y = validate_data(self, Q, y, dtype=np.float64, y_numeric=False, multi_output=False)
+        Q, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False, multi_output=False)
         y = column_or_1d(y, warn=True)
         mask = labeled_mask(y)
         check_has_labels(mask, type(self).__name__)
@@ -107,87 +113,72 @@ class ClusterLabelDecoder(ClassifierMixin, BaseEstimator):
         counts = np.zeros((n_components, n_classes))
         np.add.at(counts, (Q_labeled.argmax(axis=1), y_index), 1.0)
         self.component_label_counts_ = counts
-        # Majority label; ties and empty components go to the largest m(l)[c] (each <= 1).
-        self.component_labels_ = np.argmax(2.0 * counts + self.class_profiles_.T, axis=1)
+        # Counts decide; m(l)[c] <= 1 weighs less than one labeled row, so it only breaks ties
+        # and names the components without labeled rows.
+        tie_broken = counts + 0.5 * self.class_profiles_.T
+        totals = tie_broken.sum(axis=1, keepdims=True)
+        uniform = np.full_like(tie_broken, 1.0 / n_classes)  # a component no labeled row puts mass on
+        self.component_scores_ = np.divide(tie_broken, totals, out=uniform, where=totals > 0)
+        self.component_labels_ = self.component_scores_.argmax(axis=1)
         self.n_labeled_ = int(mask.sum())
         return self
 
-    def decision_function(self, Q):
-        """Score of each class for each row.
+    def decision_function(self, X):
+        """Score of each class for each row; :meth:`predict` takes its argmax.
 
         Parameters
         ----------
-        Q : array-like of shape (n_samples, n_components)
+        X : array-like of shape (n_samples, n_components)
+            q(c|x) of each row.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Soft mode: ``<q(c|x), m(l)>``. Hard mode: the share of each class
-            among the labeled rows of the row's most probable component (for
-            a component without labeled rows, a one-hot of its label).
+            Soft mode: ``<q(c|x), m(l)>``. Hard mode: the row of
+            ``component_scores_`` of the row's most probable component.
         """
         check_is_fitted(self)
-        Q = self._validate_Q(Q, reset=False)
+        Q = self._validate_posterior(X, reset=False)
         if self.mode == "soft":
             return Q @ self.class_profiles_.T
-        counts = self.component_label_counts_.copy()
-        empty = counts.sum(axis=1) == 0
-        counts[empty, self.component_labels_[empty]] = 1.0
-        shares = counts / counts.sum(axis=1, keepdims=True)
-        return shares[Q.argmax(axis=1)]
+        return self.component_scores_[Q.argmax(axis=1)]
 
-    def predict(self, Q):
-        """Predicted label of each row.
+    def predict(self, X):
+        """Predicted label of each row: the class with the highest :meth:`decision_function` score.
 
         Parameters
         ----------
-        Q : array-like of shape (n_samples, n_components)
+        X : array-like of shape (n_samples, n_components)
+            q(c|x) of each row.
 
         Returns
         -------
         ndarray of shape (n_samples,)
             Values from ``classes_``.
         """
-        if self.mode == "hard":
-            check_is_fitted(self)
-            Q = self._validate_Q(Q, reset=False)
-            return self.classes_[self.component_labels_[Q.argmax(axis=1)]]
-        best = self.decision_function(Q).argmax(axis=1)
-        return self.classes_[best]
+        check_is_fitted(self)
+        return self.classes_[self.decision_function(X).argmax(axis=1)]
 
-    def predict_proba(self, Q):
+    def predict_proba(self, X):
         """Class scores normalised to sum to one per row.
 
-        These are the decision scores rescaled, not calibrated probabilities.
+        These are the decision scores rescaled, not calibrated probabilities;
+        their argmax is :meth:`predict`.
 
         Parameters
         ----------
-        Q : array-like of shape (n_samples, n_components)
+        X : array-like of shape (n_samples, n_components)
+            q(c|x) of each row.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        scores = self.decision_function(Q)
+        scores = self.decision_function(X)
         totals = scores.sum(axis=1, keepdims=True)
         uniform = np.full_like(scores, 1.0 / scores.shape[1])
         return np.divide(scores, totals, out=uniform, where=totals > 0)
-
-    def score(self, Q, y, sample_weight=None):
-        """Accuracy on the labeled rows only (rows whose y is -1 are skipped).
-
-        Parameters
-        ----------
-        Q : array-like of shape (n_samples, n_components)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        float
-        """
-        return labeled_accuracy_score(y, self.predict(Q), sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

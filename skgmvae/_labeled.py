@@ -63,7 +63,26 @@ def labeled_accuracy_scorer(estimator, X, y):
     return labeled_accuracy_score(np.asarray(y)[mask], estimator.predict(X_labeled))
 
 
-class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class LabeledAccuracyMixin:
+    """``score`` as accuracy on the labeled rows only, for classifiers that take y == -1."""
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on the labeled rows only (rows whose y is -1 are skipped).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        return labeled_accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+
+class LabeledOnlyClassifier(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Fits any classifier on the rows whose label is not -1, ignoring the rest.
 
     Stock classifiers cannot take the -1 marker of unlabeled rows; wrapped in
@@ -86,6 +105,8 @@ class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Number of features seen in fit.
     n_labeled_ : int
         Number of labeled rows used in fit.
+    label_encoder_ : sklearn.preprocessing.LabelEncoder
+        Maps the labels to 0..n_classes-1 for the inner classifier and back.
 
     Examples
     --------
@@ -125,10 +146,10 @@ class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         mask = labeled_mask(y)
         check_has_labels(mask, type(self).__name__)
         check_classification_targets(y[mask])
-        self._encoder = LabelEncoder().fit(y[mask])
-        self.classes_ = self._encoder.classes_
+        self.label_encoder_ = LabelEncoder().fit(y[mask])
+        self.classes_ = self.label_encoder_.classes_
         self.estimator_ = clone(self.estimator)
-        self.estimator_.fit(X[mask], self._encoder.transform(y[mask]), **fit_params)
+        self.estimator_.fit(X[mask], self.label_encoder_.transform(y[mask]), **fit_params)
         self.n_labeled_ = int(mask.sum())
         return self
 
@@ -145,7 +166,7 @@ class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
-        return self._encoder.inverse_transform(np.asarray(self.estimator_.predict(X)).astype(int))
+        return self.label_encoder_.inverse_transform(np.asarray(self.estimator_.predict(X)).astype(int))
 
     def predict_proba(self, X):
         """Class probabilities from the inner classifier.
@@ -162,21 +183,6 @@ class LabeledOnlyClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
         return self.estimator_.predict_proba(X)
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy on the labeled rows only.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        float
-        """
-        return labeled_accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -16,6 +16,26 @@ from tqdm.auto import tqdm
 from ._validation import UNLABELED
 
 
+def draw_labeled_rows(n_rows, n_labels, seed):
+    """The protocol's label draw: ``n_labels`` distinct rows out of ``n_rows``, uniformly, with ``RandomState(seed)``.
+
+    Parameters
+    ----------
+    n_rows, n_labels, seed : int
+
+    Returns
+    -------
+    ndarray of int, shape (n_labels,)
+
+    Examples
+    --------
+    >>> from skgmvae.evaluation import draw_labeled_rows
+    >>> draw_labeled_rows(10, 3, seed=0)
+    array([2, 8, 4])
+    """
+    return np.random.RandomState(seed).choice(n_rows, n_labels, replace=False)
+
+
 def label_efficiency(features, y, methods, label_counts, *, n_seeds=5, test_features=None, y_test=None,
                      random_state=0, verbose=False):
     """Accuracy of each method for each number of random labels and seed.
@@ -40,7 +60,7 @@ def label_efficiency(features, y, methods, label_counts, *, n_seeds=5, test_feat
     y_test : ndarray of shape (n_test,), optional
         Labels of the test set.
     random_state : int, default=0
-        Draw ``s`` uses seed ``random_state + s``.
+        Draw ``s`` is ``draw_labeled_rows(n_pool, n_labels, random_state + s)``.
     verbose : bool, default=False
         Show a progress bar.
 
@@ -58,8 +78,7 @@ def label_efficiency(features, y, methods, label_counts, *, n_seeds=5, test_feat
     records = []
     jobs = [(n, s) for n in label_counts for s in range(n_seeds)]
     for n_labels, seed in tqdm(jobs, desc="label draws", disable=not verbose):
-        rng = np.random.RandomState(random_state + seed)
-        labeled = rng.choice(n_pool, n_labels, replace=False)
+        labeled = draw_labeled_rows(n_pool, n_labels, random_state + seed)
         rest = np.ones(n_pool, dtype=bool)
         rest[labeled] = False
         y_semi = np.full(n_pool, UNLABELED, dtype=object if y.dtype.kind in "OUS" else y.dtype)

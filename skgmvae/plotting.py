@@ -31,8 +31,12 @@ def plot_label_efficiency(summary, ax=None, split="rest", title=None):
         mean = 100 * np.array([r["mean"] for r in points])
         half_width = 100 * np.array([r["ci"] for r in points])
         (line,) = ax.plot(counts, mean, marker="o", label=method)
-        ax.fill_between(counts, mean - half_width, mean + half_width, color=line.get_color(), alpha=0.2)
+        low, high = np.clip(mean - half_width, 0, 100), np.clip(mean + half_width, 0, 100)
+        ax.fill_between(counts, low, high, color=line.get_color(), alpha=0.2)
     ax.set_xscale("log")
+    counts = sorted({row["n_labels"] for row in rows})
+    ax.set_xticks(counts, [str(count) for count in counts])
+    ax.minorticks_off()
     ax.set_xlabel("number of labeled images (drawn at random)")
     ax.set_ylabel("accuracy (%)")
     if title:
@@ -124,3 +128,41 @@ def plot_training_history(transformer, ax=None):
         ax_components.legend(loc="lower right")
     ax.grid(alpha=0.3)
     return ax, ax_components
+
+
+def _figure(figsize):
+    """A figure drawn off-screen, with no pyplot state and no backend switch (safe in library code)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="tight")
+
+
+def save_label_efficiency_figure(summary, path, title, split="rest"):
+    """Save :func:`plot_label_efficiency` of ``summary`` to an image file.
+
+    Parameters
+    ----------
+    summary : list of dict
+        Output of :func:`skgmvae.evaluation.summarize`.
+    path : str or path-like
+    title : str
+    split : str, default='rest'
+    """
+    fig = _figure((7, 4.5))
+    plot_label_efficiency(summary, ax=fig.subplots(), split=split, title=title)
+    fig.savefig(path, dpi=120)
+
+
+def save_training_figure(transformer, path, title):
+    """Save :func:`plot_training_history` of a fitted transformer to an image file.
+
+    Parameters
+    ----------
+    transformer : fitted GMVAETransformer
+    path : str or path-like
+    title : str
+    """
+    fig = _figure((7, 3.5))
+    ax, _ = plot_training_history(transformer, ax=fig.subplots())
+    ax.set_title(title)
+    fig.savefig(path, dpi=100)

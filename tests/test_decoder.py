@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 
 from skgmvae import ClusterLabelDecoder
@@ -29,7 +31,8 @@ def test_hard_majority_labels():
     np.testing.assert_array_equal(decoder.component_label_counts_, [[2, 1], [0, 1]])
     np.testing.assert_array_equal(decoder.classes_[decoder.component_labels_], ["a", "b"])
     np.testing.assert_array_equal(decoder.predict([[0.6, 0.4], [0.1, 0.9]]), ["a", "b"])
-    np.testing.assert_allclose(decoder.predict_proba([[0.6, 0.4]]), [[2 / 3, 1 / 3]])
+    # counts (2, 1) plus half the class profiles m(a)[0] = 0.85, m(b)[0] = 0.45, normalised
+    np.testing.assert_allclose(decoder.predict_proba([[0.6, 0.4]]), [[2.425 / 3.65, 1.225 / 3.65]])
 
 
 def test_hard_component_without_labels_takes_class_with_most_mass_not_the_first():
@@ -119,3 +122,26 @@ def test_unknown_mode_and_wrong_width_and_unfitted():
         decoder.predict(np.full((2, 4), 0.25))
     with pytest.raises(ValueError, match="expects q\\(c\\|x\\)"):
         decoder.predict(np.full((2, 3), 0.5))
+
+
+def test_hard_tie_is_broken_the_same_way_by_predict_and_predict_proba():
+    # One labeled row of each class in component 0: "b" puts more mass on it (0.9 against 0.6).
+    decoder = ClusterLabelDecoder(mode="hard").fit(np.array([[0.9, 0.1], [0.6, 0.4]]), ["b", "a"])
+    Q_new = np.array([[0.7, 0.3]])
+    assert decoder.predict(Q_new)[0] == "b"
+    assert decoder.classes_[decoder.predict_proba(Q_new).argmax(axis=1)][0] == "b"
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10_000), n_rows=st.integers(1, 12), k=st.integers(1, 6), n_classes=st.integers(1, 4),
+       peaked=st.booleans(), mode=st.sampled_from(["soft", "hard"]))
+def test_predict_is_the_argmax_of_predict_proba_and_decision_function(seed, n_rows, k, n_classes, peaked, mode):
+    rng = np.random.RandomState(seed)
+    # Peaked rows are one-hot, which makes many exact ties between classes and components.
+    Q = np.eye(k)[rng.randint(k, size=n_rows)] if peaked else rng.dirichlet(np.ones(k), size=n_rows)
+    labels = rng.randint(n_classes, size=n_rows)
+    decoder = ClusterLabelDecoder(mode=mode).fit(Q, labels)
+    Q_new = np.vstack([rng.dirichlet(np.ones(k), size=5), np.eye(k)])
+    predicted = decoder.predict(Q_new)
+    np.testing.assert_array_equal(predicted, decoder.classes_[decoder.predict_proba(Q_new).argmax(axis=1)])
+    np.testing.assert_array_equal(predicted, decoder.classes_[decoder.decision_function(Q_new).argmax(axis=1)])

@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 
+import skgmvae._fitting as fitting
 import skgmvae.nn.training as training
 from skgmvae import (
     ClusterLabelDecoder,
@@ -22,7 +23,6 @@ from skgmvae import (
     TrainingInterrupted,
     labeled_accuracy_scorer,
 )
-from tests.conftest import small_gmvae
 
 TINY = dict(k=3, latent_dim=2, hidden_sizes=(16,), max_epochs=2, pretrain_epochs=1, batch_size=16,
             random_state=0, device="cpu")
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarnin
 
 
 # ------------------------------------------------------------------ faults during training
-def test_keyboard_interrupt_keeps_last_completed_epoch(digits, monkeypatch):
+def test_keyboard_interrupt_keeps_last_completed_epoch(digits, monkeypatch, small_gmvae):
     X, _ = digits
     calls = {"n": 0}
     original = training.run_epoch
@@ -49,13 +49,37 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(digits, monkeypatch):
     assert np.isfinite(Q).all()
 
 
-def test_nan_loss_stops_with_epoch_and_cause(digits):
+def test_keyboard_interrupt_in_pretraining_stops_the_whole_fit(digits, monkeypatch, small_gmvae):
+    X, _ = digits
+    calls = {"n": 0}
+    original = training.run_epoch
+
+    def interrupted_run_epoch(loss_fn, model, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:  # 2 pretraining epochs, then Ctrl-C
+            raise KeyboardInterrupt
+        return original(loss_fn, model, *args)
+
+    monkeypatch.setattr(training, "run_epoch", interrupted_run_epoch)
+    mixture_fits = []
+    original_mixture = fitting._fit_code_mixture
+    monkeypatch.setattr(fitting, "_fit_code_mixture", lambda *args: mixture_fits.append(1) or original_mixture(*args))
+    with pytest.warns(TrainingInterrupted, match="during pretraining after 2 completed epochs"):
+        gmvae = small_gmvae(max_epochs=10, pretrain_epochs=5).fit(X)
+    assert calls["n"] == 3  # no GMVAE epoch ran after the interrupt
+    assert gmvae.interrupted_ and gmvae.n_epochs_ == 0 and len(gmvae.pretrain_history_) == 2
+    Q = gmvae.transform(X)
+    assert np.isfinite(Q).all() and np.allclose(Q.sum(axis=1), 1.0)
+    assert mixture_fits == [1]  # the mixture was fitted on the codes of the last pretraining epoch
+
+
+def test_nan_loss_stops_with_epoch_and_cause(digits, small_gmvae):
     X, _ = digits
     with pytest.raises(FloatingPointError, match=r"epoch \d+.*learning_rate"):
         small_gmvae(learning_rate=1e6, max_epochs=5, pretrain_epochs=2).fit(X)
 
 
-def test_component_collapse_is_reported_with_usage_figures(digits):
+def test_component_collapse_is_reported_with_usage_figures(digits, small_gmvae):
     X, _ = digits
     with pytest.warns(ComponentCollapseWarning, match=r"equally used.*% of the posterior mass"):
         small_gmvae(max_epochs=1, pretrain_epochs=0, balance_weight=0.0).fit(X)
@@ -182,7 +206,7 @@ def test_decoder_given_raw_pixels_says_to_add_the_transformer(digits):
         ClusterLabelDecoder().fit(X, y)
 
 
-def test_unlabeled_rows_only_in_some_folds(digits):
+def test_unlabeled_rows_only_in_some_folds(digits, small_gmvae):
     X, y = digits
     X, y = X[:400], y[:400].copy()
     y[:200][np.random.RandomState(0).rand(200) > 0.3] = -1  # first half partly labeled, second half fully

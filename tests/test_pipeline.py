@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from joblib import Memory
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import Pipeline
 
 from skgmvae import (
@@ -14,7 +14,6 @@ from skgmvae import (
     labeled_accuracy_score,
     labeled_accuracy_scorer,
 )
-from tests.conftest import small_gmvae
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ def semi_supervised_digits(digits):
     return X, y, y_semi
 
 
-def test_pipeline_fits_on_partly_labeled_data_and_predicts(semi_supervised_digits):
+def test_pipeline_fits_on_partly_labeled_data_and_predicts(semi_supervised_digits, small_gmvae):
     X, y, y_semi = semi_supervised_digits
     pipe = Pipeline([("gmvae", small_gmvae(k=20)), ("decoder", ClusterLabelDecoder(mode="soft"))])
     pipe.fit(X, y_semi)
@@ -39,7 +38,7 @@ def test_pipeline_fits_on_partly_labeled_data_and_predicts(semi_supervised_digit
 
 
 def test_gridsearch_over_k_and_mode_refits_gmvae_once_per_k_and_fold(semi_supervised_digits, tmp_path,
-                                                                     monkeypatch):
+                                                                     monkeypatch, small_gmvae):
     X, _, y_semi = semi_supervised_digits
     fits = []
     original_fit = GMVAETransformer.fit
@@ -55,7 +54,7 @@ def test_gridsearch_over_k_and_mode_refits_gmvae_once_per_k_and_fold(semi_superv
                           cv=KFold(2, shuffle=True, random_state=0), scoring=labeled_accuracy_scorer)
     search.fit(X, y_semi)
     # 2 k values x 2 folds, plus the final refit; the mode never triggers a refit.
-    assert sorted(fits) == [10, 10, 20, 20, search.best_params_["gmvae__k"]]
+    assert sorted(fits) == sorted([10, 10, 20, 20, search.best_params_["gmvae__k"]])
     assert search.best_score_ > 0.5
     assert set(search.cv_results_["param_decoder__mode"]) == {"soft", "hard"}
 
@@ -72,14 +71,21 @@ def test_scorer_counts_only_labeled_rows():
         labeled_accuracy_score([-1, -1], [0, 0])
 
 
-def test_baseline_and_pipeline_cross_validated_on_same_splits(semi_supervised_digits):
-    X, _, y_semi = semi_supervised_digits
+def test_baseline_and_pipeline_cross_validated_on_same_splits(semi_supervised_digits, small_gmvae):
+    X, y, y_semi = semi_supervised_digits
     cv = KFold(3, shuffle=True, random_state=0)
     baseline = LabeledOnlyClassifier(LogisticRegression(max_iter=500))
     pipe = Pipeline([("gmvae", small_gmvae(k=20)), ("decoder", ClusterLabelDecoder())])
-    baseline_scores = cross_val_score(baseline, X, y_semi, cv=cv, scoring=labeled_accuracy_scorer)
-    pipe_scores = cross_val_score(pipe, X, y_semi, cv=cv, scoring=labeled_accuracy_scorer)
-    assert baseline_scores.shape == pipe_scores.shape == (3,)
+    runs = [cross_validate(model, X, y_semi, cv=cv, scoring=labeled_accuracy_scorer, return_indices=True,
+                           return_estimator=True) for model in (baseline, pipe)]
+    for part in ("train", "test"):
+        for baseline_rows, pipe_rows in zip(runs[0]["indices"][part], runs[1]["indices"][part]):
+            np.testing.assert_array_equal(baseline_rows, pipe_rows)
+    # Each fold's models saw exactly the labeled rows of its training part.
+    for fold, train_rows in enumerate(runs[0]["indices"]["train"]):
+        assert runs[0]["estimator"][fold].n_labeled_ == (y_semi[train_rows] != -1).sum()
+        assert runs[1]["estimator"][fold][-1].n_labeled_ == (y_semi[train_rows] != -1).sum()
+    baseline_scores, pipe_scores = runs[0]["test_score"], runs[1]["test_score"]
     assert (baseline_scores > 0.5).all() and (pipe_scores > 0.3).all()
 
 

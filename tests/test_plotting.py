@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from skgmvae.plotting import plot_image_grid, plot_label_efficiency, plot_training_history
-from tests.conftest import small_gmvae
 
 matplotlib.use("Agg")
 
@@ -19,7 +18,7 @@ def test_training_history_draws_elbo_and_components_in_use(fitted_gmvae):
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
-def test_training_history_of_an_unfitted_history_is_a_clear_error(digits):
+def test_training_history_of_an_unfitted_history_is_a_clear_error(digits, small_gmvae):
     X, _ = digits
     gmvae = small_gmvae(max_epochs=0, pretrain_epochs=1).fit(X[:100])
     with pytest.raises(ValueError, match="max_epochs >= 1"):

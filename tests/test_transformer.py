@@ -7,7 +7,6 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from skgmvae import ClusterLabelDecoder, GMVAETransformer
-from tests.conftest import small_gmvae
 
 
 def test_transform_is_a_posterior_over_k_components(fitted_gmvae, digits):
@@ -28,7 +27,7 @@ def test_fitted_attributes(fitted_gmvae):
     np.testing.assert_allclose(fitted_gmvae.component_usage_.sum(), 1.0)
     assert 1.0 <= fitted_gmvae.n_components_used_ <= 30.0
     assert set(fitted_gmvae.history_[0]) >= {"epoch", "elbo", "reconstruction", "kl_z", "kl_c"}
-    assert list(fitted_gmvae.get_feature_names_out()) == [f"gmvaetransformer{i}" for i in range(30)]
+    assert list(fitted_gmvae.get_feature_names_out()) == [f"gmvaetransformer_c{i}" for i in range(30)]
 
 
 def test_training_raises_the_elbo(fitted_gmvae):
@@ -48,7 +47,7 @@ def test_clusters_carry_label_information(fitted_gmvae, digits):
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
-def test_score_is_mean_elbo_and_prefers_trained_model(fitted_gmvae, digits):
+def test_score_is_mean_elbo_and_prefers_trained_model(fitted_gmvae, digits, small_gmvae):
     X, _ = digits
     per_sample = fitted_gmvae.score_samples(X)
     assert per_sample.shape == (len(X),)
@@ -71,7 +70,7 @@ def test_sample_images_and_components(fitted_gmvae):
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
-def test_same_random_state_gives_identical_transform(digits):
+def test_same_random_state_gives_identical_transform(digits, small_gmvae):
     X, _ = digits
     params = dict(max_epochs=3, pretrain_epochs=1)
     first = small_gmvae(**params).fit(X).transform(X)
@@ -82,7 +81,7 @@ def test_same_random_state_gives_identical_transform(digits):
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
-def test_fit_leaves_global_random_state_alone(digits):
+def test_fit_leaves_global_random_state_alone(digits, small_gmvae):
     X, _ = digits
     torch.manual_seed(123)
     np.random.seed(123)
@@ -102,7 +101,7 @@ def test_pickle_round_trip_gives_identical_output(fitted_gmvae, digits):
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
-def test_verbose_shows_progress_bar_and_silent_otherwise(digits, capsys):
+def test_verbose_shows_progress_bar_and_silent_otherwise(digits, capsys, small_gmvae):
     X, _ = digits
     small_gmvae(max_epochs=2, pretrain_epochs=1, verbose=True).fit(X)
     assert "GMVAE" in capsys.readouterr().err
@@ -112,7 +111,7 @@ def test_verbose_shows_progress_bar_and_silent_otherwise(digits, capsys):
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
-def test_warm_start_continues_training(digits):
+def test_warm_start_continues_training(digits, small_gmvae):
     X, _ = digits
     gmvae = small_gmvae(max_epochs=2, pretrain_epochs=1, warm_start=True).fit(X)
     first_module = gmvae.module_
@@ -121,7 +120,7 @@ def test_warm_start_continues_training(digits):
 
 
 @pytest.mark.parametrize("schedule", ["constant", "cosine"])
-def test_learning_rate_schedule(digits, schedule):
+def test_learning_rate_schedule(digits, schedule, small_gmvae):
     X, _ = digits
     gmvae = small_gmvae(max_epochs=4, pretrain_epochs=1, learning_rate=2e-3,
                         learning_rate_schedule=schedule).fit(X[:300])
@@ -134,15 +133,15 @@ def test_learning_rate_schedule(digits, schedule):
 
 
 def test_history_tracks_component_usage_and_moves(fitted_gmvae):
-    used = [entry["components_used"] for entry in fitted_gmvae.history_]
-    assert all(1.0 <= value <= 30.0 for value in used)
+    # Digits has fewer rows than the usage sample, so the last epoch's figure is measured on the
+    # same images and the same model as n_components_used_ (float32 against float64).
+    assert fitted_gmvae.history_[-1]["components_used"] == pytest.approx(fitted_gmvae.n_components_used_, rel=1e-3)
     moved = [entry["components_moved"] for entry in fitted_gmvae.history_]
-    assert all(isinstance(count, int) and 0 <= count <= 30 for count in moved)
-    assert moved[-1] == 0
+    assert moved[-1] == 0  # nothing moves after the last epoch: it would stay untrained
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
-def test_min_component_usage_revives_a_dead_component(digits):
+def test_min_component_usage_revives_a_dead_component(digits, small_gmvae):
     """A component pushed far from every code holds no mass; revival brings it back into use."""
     X, _ = digits
     gmvae = small_gmvae(max_epochs=3, pretrain_epochs=2, warm_start=True).fit(X)
@@ -160,8 +159,8 @@ def test_min_component_usage_revives_a_dead_component(digits):
 
 
 def test_revive_components_moves_only_the_unused_ones_onto_image_codes():
+    from skgmvae.nn import revive_components
     from skgmvae.nn.modules import GMVAE
-    from skgmvae.nn.training import revive_components
 
     torch.manual_seed(0)
     model = GMVAE(n_features=16, n_components=5, latent_dim=3, hidden_sizes=(8,))
@@ -194,7 +193,7 @@ def test_revive_components_moves_only_the_unused_ones_onto_image_codes():
         (np.zeros((0, 4)), ValueError, "0 sample"),
     ],
 )
-def test_bad_X_raises_clear_error(X_bad, error, match):
+def test_bad_X_raises_clear_error(X_bad, error, match, small_gmvae):
     with pytest.raises(error, match=match):
         small_gmvae(k=2).fit(X_bad)
 
@@ -209,9 +208,12 @@ def test_bad_X_raises_clear_error(X_bad, error, match):
         ({"learning_rate": -1.0}, "learning_rate"),
         ({"augment": True}, "square"),
         ({"min_component_usage": 1.5}, "min_component_usage"),
+        ({"device": "tpu9"}, "not a torch device; use 'auto', 'cpu', 'cuda'"),
+        ({"output": "codes"}, "'output' parameter"),
+        ({"n_jobs": 0}, "'n_jobs' parameter"),
     ],
 )
-def test_bad_params_raise_clear_error(params, match):
+def test_bad_params_raise_clear_error(params, match, small_gmvae):
     X = np.random.RandomState(0).rand(20, 6)
     with pytest.raises(ValueError, match=match):
         small_gmvae(**{"k": 2, **params}).fit(X)
@@ -224,18 +226,12 @@ def test_transform_before_fit_and_wrong_width(fitted_gmvae):
         fitted_gmvae.transform(np.zeros((2, 10)))
 
 
-def test_too_high_learning_rate_gives_clear_error_not_nan(digits):
-    X, _ = digits
-    with pytest.raises(FloatingPointError, match="learning_rate"):
-        small_gmvae(learning_rate=1e6, max_epochs=5, pretrain_epochs=2).fit(X)
-
-
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
 @requires_cuda
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
-def test_cuda_fit_unpickles_and_runs_on_a_cpu_only_process(digits, tmp_path):
+def test_cuda_fit_unpickles_and_runs_on_a_cpu_only_process(digits, tmp_path, small_gmvae):
     import subprocess
     import sys
 
@@ -254,3 +250,23 @@ def test_cuda_fit_unpickles_and_runs_on_a_cpu_only_process(digits, tmp_path):
     )
     env = {**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}
     subprocess.run([sys.executable, "-c", script], check=True, env=env)
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_output_latent_and_both_compose_with_any_classifier(fitted_gmvae, digits):
+    import copy
+
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = digits
+    latent_model = copy.deepcopy(fitted_gmvae).set_params(output="latent")
+    Z = latent_model.transform(X)
+    assert Z.shape == (len(X), 10)
+    assert list(latent_model.get_feature_names_out()[:2]) == ["gmvaetransformer_z0", "gmvaetransformer_z1"]
+    latent_model.set_params(output="both")
+    both = latent_model.transform(X[:20])
+    np.testing.assert_allclose(both[:, :30], fitted_gmvae.transform(X[:20]))
+    np.testing.assert_allclose(both[:, 30:], Z[:20])
+    assert len(latent_model.get_feature_names_out()) == 40
+    accuracy = KNeighborsClassifier(5).fit(Z[::2], y[::2]).score(Z[1::2], y[1::2])
+    assert accuracy > 0.85  # the codes separate the digits

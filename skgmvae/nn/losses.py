@@ -73,8 +73,7 @@ def elbo_terms(model, x_input, x_target=None, generator=None):
 
     log_prior_c = model.prior.log_weights()
     expected_log_pz = model.prior.expected_log_density(mean, log_var)  # (B, K)
-    cluster_logits = log_prior_c + expected_log_pz
-    log_resp = cluster_logits.log_softmax(-1)
+    log_resp = model.prior.log_posterior(expected_log_pz)
     resp = log_resp.exp()
 
     kl_z = -gaussian_entropy(log_var) - (resp * expected_log_pz).sum(-1)
@@ -101,3 +100,87 @@ def symmetric_kl(log_p, log_q):
     """
     p, q = log_p.exp(), log_q.exp()
     return ((p - q) * (log_p - log_q)).sum(-1)
+
+
+def batch_usage_kl(log_resp):
+    """KL(mean_x q(c|x) || uniform) over a batch.
+
+    Parameters
+    ----------
+    log_resp : Tensor of shape (batch, K)
+        log q(c|x).
+
+    Returns
+    -------
+    scalar Tensor
+    """
+    n_samples, n_components = log_resp.shape
+    log_usage = torch.logsumexp(log_resp, dim=0) - torch.log(torch.tensor(float(n_samples)))
+    return (log_usage.exp() * (log_usage + torch.log(torch.tensor(float(n_components))))).sum()
+
+
+def gmvae_loss(model, x, generator, augmenter=None, consistency_weight=0.0, balance_weight=0.0):
+    """Loss of one batch: minus the mean ELBO, plus the balance and view-consistency terms.
+
+    Parameters
+    ----------
+    model : GMVAE
+    x : Tensor of shape (batch, n_features)
+    generator : torch.Generator
+    augmenter : callable, optional
+        ``augmenter(x, generator)`` returns a distorted view of ``x``. When
+        given, the encoder sees the distorted view and the decoder must
+        reconstruct the clean image.
+    consistency_weight : float
+        Weight of the symmetric KL between q(c|x) of two distorted views.
+    balance_weight : float
+        Weight of :func:`batch_usage_kl`, which keeps the aggregate posterior
+        close to the uniform prior over components, the guard against
+        component collapse.
+
+    Returns
+    -------
+    loss : scalar Tensor
+    terms : dict of float
+        Batch means of ``elbo``, ``reconstruction``, ``kl_z``, ``kl_c``,
+        ``consistency`` and ``balance``.
+    """
+    view = augmenter(x, generator) if augmenter is not None else x
+    terms = elbo_terms(model, view, x, generator)
+    loss = -terms["elbo"].mean()
+    balance = torch.zeros((), device=x.device)
+    if balance_weight > 0:
+        balance = batch_usage_kl(terms["log_resp"])
+        loss = loss + balance_weight * balance
+    consistency = torch.zeros((), device=x.device)
+    if augmenter is not None and consistency_weight > 0:
+        _, _, other_log_resp = model(augmenter(x, generator))
+        consistency = symmetric_kl(terms["log_resp"], other_log_resp).mean()
+        loss = loss + consistency_weight * consistency
+    summary = {name: terms[name].mean().item() for name in ("elbo", "reconstruction", "kl_z", "kl_c")}
+    summary["consistency"] = consistency.item()
+    summary["balance"] = balance.item()
+    return loss, summary
+
+
+def autoencoder_loss(model, x, generator, augmenter=None):
+    """Reconstruction loss of the deterministic autoencoder used for pretraining.
+
+    Parameters
+    ----------
+    model : GMVAE
+    x : Tensor of shape (batch, n_features)
+    generator : torch.Generator
+    augmenter : callable, optional
+        As in :func:`gmvae_loss`.
+
+    Returns
+    -------
+    loss : scalar Tensor
+    terms : dict of float
+        Batch mean of ``reconstruction``.
+    """
+    view = augmenter(x, generator) if augmenter is not None else x
+    mean, _ = model.encoder(view)
+    reconstruction = bernoulli_log_likelihood(model.decoder(mean), x)
+    return -reconstruction.mean(), {"reconstruction": reconstruction.mean().item()}

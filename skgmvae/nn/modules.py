@@ -136,6 +136,44 @@ class MixturePrior(nn.Module):
         quad = (diff2 + log_var.exp().unsqueeze(1)) / prior_var.unsqueeze(0)
         return -0.5 * (LOG_2PI + self.log_vars.unsqueeze(0) + quad).sum(-1)
 
+    def log_posterior(self, expected_log_pz):
+        """log q(c|x) = log_softmax_c(log p(c) + E_q(z|x)[log p(z|c)]), the optimal q(c|x) given q(z|x).
+
+        Parameters
+        ----------
+        expected_log_pz : Tensor of shape (batch, K)
+            Output of :meth:`expected_log_density`.
+
+        Returns
+        -------
+        Tensor of shape (batch, K)
+        """
+        return (self.log_weights() + expected_log_pz).log_softmax(-1)
+
+    @torch.no_grad()
+    def set_components(self, means, variances):
+        """Overwrite the means and variances of every component, e.g. with a fitted GaussianMixture's.
+
+        Parameters
+        ----------
+        means, variances : array-like of shape (K, latent_dim)
+        """
+        self.means.copy_(torch.as_tensor(means, dtype=self.means.dtype))
+        self.log_vars.copy_(torch.as_tensor(variances, dtype=torch.float64).log().to(self.log_vars.dtype))
+
+    @torch.no_grad()
+    def move_components(self, moved, new_means):
+        """Give the components ``moved`` new means and the median variance of the others.
+
+        Parameters
+        ----------
+        moved : BoolTensor of shape (K,)
+            Must leave at least one component in place.
+        new_means : Tensor of shape (moved.sum(), latent_dim)
+        """
+        self.means[moved] = new_means.to(self.means)
+        self.log_vars[moved] = self.log_vars[~moved].median(dim=0).values
+
     def sample(self, components, generator=None):
         """Draw z ~ p(z|c) for the given components.
 
@@ -176,17 +214,21 @@ class GMVAE(nn.Module):
         self.decoder = MLPDecoder(latent_dim, tuple(reversed(hidden_sizes)), n_features)
         self.prior = MixturePrior(n_components, latent_dim)
 
-    def cluster_logits(self, mean, log_var):
-        """log p(c) + E_q[log p(z|c)], whose softmax is the optimal q(c|x).
+    def log_posterior(self, mean, log_var):
+        """log q(c|x) from the parameters of q(z|x); the one place the package computes it.
+
+        Parameters
+        ----------
+        mean, log_var : Tensors of shape (batch, latent_dim)
 
         Returns
         -------
         Tensor of shape (batch, K)
         """
-        return self.prior.log_weights() + self.prior.expected_log_density(mean, log_var)
+        return self.prior.log_posterior(self.prior.expected_log_density(mean, log_var))
 
     def forward(self, x):
-        """Posterior over components for a batch.
+        """Encode a batch: the parameters of q(z|x) and log q(c|x).
 
         Parameters
         ----------
@@ -194,8 +236,9 @@ class GMVAE(nn.Module):
 
         Returns
         -------
-        Tensor of shape (batch, K)
-            q(c|x), rows summing to one.
+        mean, log_var : Tensors of shape (batch, latent_dim)
+        log_resp : Tensor of shape (batch, K)
+            log q(c|x); rows of its exponential sum to one.
         """
         mean, log_var = self.encoder(x)
-        return self.cluster_logits(mean, log_var).softmax(-1)
+        return mean, log_var, self.log_posterior(mean, log_var)

@@ -1,0 +1,113 @@
+"""What the fitted generative model gives besides the transform: component densities, ELBO and samples."""
+
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .nn.losses import elbo_terms
+
+
+class GenerativeModelMixin:
+    """Methods of :class:`GMVAETransformer` that read the generative model p(c) p(z|c) p(x|z).
+
+    The host class provides ``module_``, ``k``, ``n_jobs``, ``_validate_X``,
+    ``_encode_batches`` and ``_inference_device``.
+    """
+
+    def component_log_density(self, X):
+        """How typical each sample's code is of each component: E_q(z|x)[log p(z|c)].
+
+        q(c|x) is the softmax of this (plus the constant log p(c)) over
+        components; unlike q(c|x), it does not saturate at 1, so it ranks the
+        members of a component from most to least representative.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        prior = self.module_.prior
+        return self._encode(X, lambda mean, log_var, log_resp: prior.expected_log_density(mean, log_var))
+
+    @property
+    def component_means_(self):
+        """ndarray of shape (k, latent_dim): the mean of p(z|c) of each component, in latent space."""
+        check_is_fitted(self)
+        return self.module_.prior.means.detach().double().cpu().numpy()
+
+    def score_samples(self, X):
+        """ELBO of each sample, a lower bound on log p(x) (one z sample, fixed seed).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        device = self._inference_device()
+        generator = torch.Generator(device=device).manual_seed(0)
+        return self._encode_batches(X, lambda batch: elbo_terms(self.module_, batch, generator=generator)["elbo"],
+                                    device)
+
+    def score(self, X, y=None):
+        """Mean ELBO per sample (higher is better); compares models without labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        float
+        """
+        return float(self.score_samples(X).mean())
+
+    def sample(self, n_samples=1, *, component=None, random_state=None):
+        """Generate images from the model.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of images.
+        component : int, optional
+            Draw all images from this component; by default components are
+            drawn from the uniform p(c).
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Pixel probabilities (the Bernoulli means), in [0, 1].
+        components : ndarray of shape (n_samples,)
+            The component each image was drawn from.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        if component is None:
+            components = rng.randint(self.k, size=n_samples)
+        elif isinstance(component, Integral) and 0 <= component < self.k:
+            components = np.full(n_samples, component)
+        else:
+            raise ValueError(f"component must be an int in [0, {self.k - 1}], got {component!r}.")
+        device = self._inference_device()
+        generator = torch.Generator(device=device).manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        with torch.no_grad():
+            z = self.module_.prior.sample(torch.as_tensor(components, device=device), generator)
+            images = torch.sigmoid(self.module_.decoder(z)).double().cpu().numpy()
+        return images, components
+

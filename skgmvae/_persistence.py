@@ -1,0 +1,92 @@
+"""The file format of a fitted GMVAETransformer: versioned, read back with ``torch.load(weights_only=True)``."""
+
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from .nn.modules import GMVAE
+
+FORMAT = "skgmvae.GMVAETransformer"
+VERSION = 2
+# Version 1 files predate the `output` and `n_jobs` parameters; their defaults apply.
+READABLE_VERSIONS = (1, 2)
+
+
+def save_transformer(transformer, path):
+    """Write the parameters and trained weights of a fitted transformer to ``path``.
+
+    The file holds only tensors, numbers, strings and lists, so no code runs
+    when it is read back.
+
+    Parameters
+    ----------
+    transformer : fitted GMVAETransformer
+    path : str or path-like
+    """
+    check_is_fitted(transformer)
+    params = transformer.get_params()
+    if not isinstance(params["random_state"], (Integral, type(None))):
+        params["random_state"] = None  # a RandomState instance cannot be stored safely
+    params["device"] = str(params["device"])
+    params["hidden_sizes"] = list(params["hidden_sizes"])
+    torch.save({
+        "format": FORMAT,
+        "format_version": VERSION,
+        "params": params,
+        "state_dict": {name: tensor.cpu() for name, tensor in transformer.module_.state_dict().items()},
+        "n_features_in": transformer.n_features_in_,
+        "feature_names_in": [str(name) for name in getattr(transformer, "feature_names_in_", [])],
+        "history": transformer.history_,
+        "pretrain_history": transformer.pretrain_history_,
+        "component_usage": torch.as_tensor(transformer.component_usage_),
+        "augment": transformer.augment_,
+    }, path)
+
+
+def _read_payload(path):
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for corrupt files
+        raise ValueError(f"{path} could not be read as a saved GMVAETransformer: {error}") from error
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a file written by GMVAETransformer.save.")
+    if payload.get("format_version") not in READABLE_VERSIONS:
+        raise ValueError(
+            f"{path} was written in format version {payload.get('format_version')}, but this "
+            f"version of skgmvae reads versions {READABLE_VERSIONS}; refit the model or use the skgmvae "
+            "version that wrote it."
+        )
+    return payload
+
+
+def load_transformer(cls, path, device):
+    """Rebuild a fitted ``cls`` (GMVAETransformer) from a file written by :func:`save_transformer`.
+
+    Parameters
+    ----------
+    cls : type
+    path : str or path-like
+    device : str or torch.device
+        Device for inference.
+
+    Returns
+    -------
+    GMVAETransformer
+    """
+    payload = _read_payload(path)
+    params = {**payload["params"], "hidden_sizes": tuple(payload["params"]["hidden_sizes"]), "device": device}
+    model = cls(**params)
+    module = GMVAE(payload["n_features_in"], model.k, model.latent_dim, model.hidden_sizes)
+    module.load_state_dict(payload["state_dict"])
+    model._set_fitted_state(
+        module=module,
+        n_features_in=payload["n_features_in"],
+        feature_names_in=payload["feature_names_in"] or None,
+        history=payload["history"],
+        pretrain_history=payload["pretrain_history"],
+        component_usage=payload["component_usage"].numpy().astype(np.float64),
+        augment=payload["augment"],
+    )
+    return model

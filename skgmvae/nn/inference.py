@@ -1,0 +1,57 @@
+"""Running a module over many rows in batches, without gradients.
+
+Inputs are anything that slices like a NumPy array (ndarray, memmap) or a
+Tensor; only one batch at a time is turned into a float tensor on the device,
+so an array larger than memory is read chunk by chunk.
+"""
+
+import numpy as np
+import torch
+
+EVAL_BATCH_SIZE = 2048
+
+
+def to_float_tensor(rows, device):
+    """One batch of rows as a float32 tensor on ``device``; uint8 images are scaled by 1/255.
+
+    Parameters
+    ----------
+    rows : ndarray or Tensor of shape (batch, n_features)
+    device : torch.device
+
+    Returns
+    -------
+    Tensor of shape (batch, n_features)
+    """
+    tensor = rows if isinstance(rows, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(rows))
+    if tensor.dtype == torch.uint8:
+        return tensor.to(device=device, dtype=torch.float32, non_blocking=True).div_(255.0)
+    return tensor.to(device=device, dtype=torch.float32, non_blocking=True)
+
+
+@torch.no_grad()
+def batched_apply(fn, X, device, batch_size=EVAL_BATCH_SIZE):
+    """Apply ``fn`` to consecutive batches of rows of ``X`` and concatenate the results.
+
+    The caller sets the module's mode (``eval()`` for inference).
+
+    Parameters
+    ----------
+    fn : callable
+        Maps a float tensor of shape (batch, n_features) on ``device`` to a
+        tensor of shape (batch, ...) or a tuple of such tensors.
+    X : array-like or Tensor of shape (n_samples, n_features)
+    device : torch.device
+    batch_size : int, default=2048
+
+    Returns
+    -------
+    Tensor or tuple of Tensors of shape (n_samples, ...)
+        On ``device``.
+    """
+    outputs = [fn(to_float_tensor(X[start:start + batch_size], device)) for start in range(0, len(X), batch_size)]
+    if not outputs:
+        raise ValueError("batched_apply needs at least one row.")
+    if isinstance(outputs[0], tuple):
+        return tuple(torch.cat(parts) for parts in zip(*outputs))
+    return torch.cat(outputs)
