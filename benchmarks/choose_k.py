@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import KFold, cross_val_score
 
-from benchmarks._protocol import decoder_accuracy, random_labeled_rows
+from benchmarks._protocol import decoder_accuracy
 from skgmvae import ClusterLabelDecoder, GMVAETransformer
 from skgmvae.datasets import load_dataset
+from skgmvae.evaluation import draw_labeled_rows
 
 N_LABELS = 291
 
@@ -48,7 +49,7 @@ def evaluate_k(k, X, y, candidates, device, n_seeds=5):
     y_candidates = y[candidates]
     accuracy, cv_accuracy = [], []
     for seed in range(n_seeds):
-        labeled = random_labeled_rows(len(candidates), N_LABELS, seed)
+        labeled = draw_labeled_rows(len(candidates), N_LABELS, seed)
         accuracy.append(decoder_accuracy(Q, y_candidates, labeled))
         cv_accuracy.append(labeled_cv_accuracy(Q[labeled], y_candidates[labeled], seed=seed))
     return {"k": k, "elbo": gmvae.score(X), "cv_accuracy_291": float(np.mean(cv_accuracy)),

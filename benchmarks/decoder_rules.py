@@ -7,7 +7,7 @@ beat soft decoding (see ``benchmarks/results/decoder-rules.md``).
 
 Commands::
 
-    python -m benchmarks.decoder_rules --dataset emnist-partial --data-dir ../shared/data
+    python -m benchmarks.decoder_rules --dataset emnist --data-dir ../shared/data
     python -m benchmarks.decoder_rules --dataset fashion-mnist
 """
 
@@ -15,9 +15,9 @@ import argparse
 
 import numpy as np
 
-from benchmarks._protocol import decoder_accuracy, evaluation_rows, random_labeled_rows
-from benchmarks.label_efficiency import SETTINGS, load_or_fit_gmvae
+from benchmarks._protocol import SETTINGS, decoder_accuracy, evaluation_rows, load_or_fit_gmvae
 from skgmvae.datasets import load_dataset
+from skgmvae.evaluation import draw_labeled_rows
 
 ALPHAS = (0.1, 1.0, 5.0)
 
@@ -38,8 +38,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args(argv)
-    data = load_dataset(SETTINGS[args.dataset]["dataset"], data_dir=args.data_dir)
-    gmvae = load_or_fit_gmvae(args.dataset, data["X_pool"])
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
+    gmvae, _ = load_or_fit_gmvae(args.dataset, data["X_pool"])
     candidates = data["label_candidates"]
     Q, y = gmvae.transform(data["X_pool"][candidates]), data["y_pool"][candidates]
     held_out = data["X_test"] is not None
@@ -49,7 +49,7 @@ def main(argv=None):
     for n_labels in SETTINGS[args.dataset]["counts"]:
         scores = {name: [] for name in names}
         for seed in range(args.seeds):
-            labeled = random_labeled_rows(len(y), n_labels, seed)
+            labeled = draw_labeled_rows(len(y), n_labels, seed)
             Q_eval, y_eval = evaluation_rows(Q, y, labeled, Q_test, data["y_test"])
             for mode in ("soft", "hard"):
                 scores[mode].append(decoder_accuracy(Q, y, labeled, mode, Q_test, data["y_test"]))

@@ -4,82 +4,49 @@ Train the GMVAE once on the unlabeled pool with the package's defaults; for
 each number of labels and each seed, draw the labeled rows uniformly at
 random from the label candidates, fit every method on exactly those rows, and
 measure accuracy on the rest (and on the held-out test set where there is
-one). Results go to ``benchmarks/results/<dataset>/``: ``records.csv`` (every
-run), ``summary.csv``, ``results.md`` (tables, timings, machine) and
-``accuracy.png``.
+one). Besides soft and hard decoding, the GMVAE's latent means feed stock
+semi-supervised and supervised classifiers (``output='latent'``, the
+recommended pipeline for larger label budgets). Results go to
+``benchmarks/results/<dataset>/``: ``records.csv`` (every run),
+``summary.csv``, ``results.md`` (tables, timings, machine), ``accuracy.png``
+and ``training.png``.
 
 Commands (from the repository root)::
 
-    python -m benchmarks.label_efficiency --dataset emnist-partial
+    python -m benchmarks.label_efficiency --dataset emnist
     python -m benchmarks.label_efficiency --dataset fashion-mnist
     python -m benchmarks.label_efficiency --dataset digits
 
 ``--data-dir`` (or ``SKGMVAE_DATA``) points at the data; by default
 ``../shared/data`` for EMNIST and ``/usr/share/datasets/fashion-mnist`` for
-Fashion-MNIST are searched.
+Fashion-MNIST are searched. The model is fitted unless ``--reuse-model`` takes
+it from ``benchmarks/_cache``.
 """
 
 import argparse
+import copy
 import csv
 import datetime
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from benchmarks._protocol import SETTINGS, cache_path, load_or_fit_gmvae, results_dir
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier
-from skgmvae.__main__ import plot_curves
 from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import format_table, label_efficiency, summarize
+from skgmvae.plotting import save_label_efficiency_figure, save_training_figure
 
-SETTINGS = {
-    "emnist-partial": {"dataset": "emnist", "counts": [26, 73, 146, 291, 728, 1456, 2912]},
-    "fashion-mnist": {"dataset": "fashion-mnist", "counts": [10, 30, 100, 300, 1000, 3000]},
-    "digits": {"dataset": "digits", "counts": [10, 30, 100, 300]},
-}
-RESULTS = Path(__file__).parent / "results"
-CACHE = Path(__file__).parent / "_cache"  # fitted models, kept out of git
-
-
-def cache_path(dataset, k, random_state=0):
-    return CACHE / f"{dataset}-gmvae-k{k}{f'-seed{random_state}' if random_state else ''}.pt"
-
-
-def _settings(model):
-    """The parameters that shape a fitted model (not where or how verbosely it ran)."""
-    return {name: value for name, value in model.get_params().items() if name not in ("device", "verbose")}
-
-
-def load_or_fit_gmvae(dataset, X, k=None, random_state=0):
-    """The GMVAE (package defaults, or ``k`` components) cached for ``dataset``, fitted and cached when absent.
-
-    The benchmarks' model has ``random_state=0``; other training seeds are cached beside it.
-    """
-    k = GMVAETransformer().k if k is None else k
-    cached = cache_path(dataset, k, random_state)
-    if cached.is_file():
-        model = GMVAETransformer.load(cached)
-        if _settings(model) == _settings(GMVAETransformer(k=k, random_state=random_state)):
-            return model
-        print(f"{cached} was fitted with other settings; fitting again")
-    start = time.perf_counter()
-    gmvae = GMVAETransformer(k=k, random_state=random_state, verbose=True).fit(X)
-    print(f"fitted in {time.perf_counter() - start:.0f} s")
-    CACHE.mkdir(exist_ok=True)
-    gmvae.save(cached)
-    return gmvae
-
-
-def one_hot_clusters(labels, k):
-    """Hard cluster assignments as rows of a one-hot posterior, shape (n, k)."""
-    return np.eye(k)[labels]
+FEATURES_INDEPENDENT_OF_THE_GMVAE = ("pixels", "pca")
 
 
 def build_methods(k, random_state):
+    """Each method's estimator and the name of the features it reads."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
     from sklearn.neural_network import MLPClassifier
     from sklearn.semi_supervised import LabelSpreading
     from xgboost import XGBClassifier
@@ -87,6 +54,8 @@ def build_methods(k, random_state):
     return {
         "GMVAE soft": (ClusterLabelDecoder(mode="soft"), "posterior"),
         "GMVAE hard": (ClusterLabelDecoder(mode="hard"), "posterior"),
+        "GMVAE latent + LabelSpreading": (LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100), "latent"),
+        "GMVAE latent + kNN(5)": (LabeledOnlyClassifier(KNeighborsClassifier(5)), "latent"),
         "LogisticRegression": (LabeledOnlyClassifier(LogisticRegression(max_iter=1000)), "pixels"),
         "MLPClassifier": (LabeledOnlyClassifier(MLPClassifier((256,), max_iter=500, random_state=random_state)),
                           "pixels"),
@@ -97,11 +66,28 @@ def build_methods(k, random_state):
     }
 
 
+def feature_maker(gmvae, X_fit, X_candidates, k):
+    """A function from rows to every method's features, with the unsupervised steps fitted on the data."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    kmeans = KMeans(k, n_init=1, random_state=0).fit(X_fit)
+    pca = PCA(50, random_state=0).fit(X_candidates)
+    latent_model = copy.deepcopy(gmvae).set_params(output="latent")
+    scaler = StandardScaler().fit(latent_model.transform(X_candidates))
+
+    def features_of(rows):
+        return {"posterior": gmvae.transform(rows), "latent": scaler.transform(latent_model.transform(rows)),
+                "pixels": rows, "pca": pca.transform(rows), "kmeans": np.eye(k)[kmeans.predict(rows)]}
+
+    return features_of
+
+
 def time_formulations(X, k, batch_size, device, n_batches=20):
     """Seconds per epoch of skgmvae's single-decode GMVAE vs the K-decode reference, same batches."""
     from benchmarks.kdecode_reference import KDecodeGMVAE, seconds_per_epoch
-    from skgmvae.nn.losses import elbo_terms
-    from skgmvae.nn.modules import GMVAE
+    from skgmvae.nn import GMVAE, elbo_terms
 
     X_tensor = torch.as_tensor(X, dtype=torch.float32, device=device)
     defaults = GMVAETransformer().get_params()
@@ -122,7 +108,7 @@ def reusable_records(path, methods, counts, n_seeds):
     """
     if not path.is_file():
         return []
-    independent = {name for name, (_, features) in methods.items() if features in ("pixels", "pca")}
+    independent = {name for name, (_, features) in methods.items() if features in FEATURES_INDEPENDENT_OF_THE_GMVAE}
     with open(path, newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row["method"] in independent]
     wanted = {(n, s) for n in counts for s in range(n_seeds)}
@@ -142,6 +128,87 @@ def write_csv(path, rows):
         writer.writerows(rows)
 
 
+def fit(args, X):
+    """The package-default GMVAE on the pool: fitted (and cached), or taken from the cache with --reuse-model."""
+    if args.reuse_model:
+        return load_or_fit_gmvae(args.dataset, X, args.k, device=args.device)
+    gmvae = GMVAETransformer(k=args.k, random_state=0, device=args.device, verbose=True)
+    start = time.perf_counter()
+    gmvae.fit(X)
+    fit_seconds = time.perf_counter() - start
+    cache_path(args.dataset, args.k).parent.mkdir(exist_ok=True)
+    gmvae.save(cache_path(args.dataset, args.k))
+    return gmvae, fit_seconds
+
+
+def evaluate(args, gmvae, data, out):
+    """Every method at every count and seed; reuses the GMVAE-independent rows when asked."""
+    X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
+    counts = args.labels or SETTINGS[args.dataset]["counts"]
+    methods = build_methods(args.k, 0)
+    order = list(methods)
+    reused = reusable_records(out / "records.csv", methods, counts, args.seeds) if args.reuse_baselines else []
+    reused_methods = sorted({row["method"] for row in reused})
+    if reused_methods:
+        print(f"reusing the records of {', '.join(reused_methods)} from {out / 'records.csv'}")
+    methods = {name: method for name, method in methods.items() if name not in reused_methods}
+    features_of = feature_maker(gmvae, X, X[candidates], args.k)
+    test = data["X_test"]
+    records = reused + label_efficiency(
+        features_of(X[candidates]), y[candidates], methods, counts, n_seeds=args.seeds,
+        test_features=None if test is None else features_of(test), y_test=data["y_test"], verbose=True)
+    records.sort(key=lambda row: order.index(row["method"]))  # stable: keeps counts and seeds in order
+    return records, reused_methods
+
+
+def report(args, gmvae, fit_seconds, data, records, reused_methods, out):
+    """records.csv, summary.csv, the figures and results.md."""
+    summary = summarize(records)
+    write_csv(out / "records.csv", records)
+    write_csv(out / "summary.csv", summary)
+    test = data["X_test"]
+    split = "test" if test is not None else "rest"
+    save_label_efficiency_figure(summary, out / "accuracy.png",
+                                 f"{args.dataset}: accuracy vs random labels (K={args.k}, {args.seeds} seeds)",
+                                 split=split)
+    save_training_figure(gmvae, out / "training.png", f"{args.dataset}: GMVAE training (K={args.k})")
+    timing = ""
+    if not args.skip_timing:
+        ours_s, reference_s = time_formulations(data["X_pool"], 100, gmvae.batch_size, gmvae.device_)
+        timing = (f"\n## Time per epoch against the K-decode formulation (K=100, batch {gmvae.batch_size})\n\n"
+                  f"| formulation | seconds per epoch on the pool |\n|---|---|\n"
+                  f"| skgmvae, one decode per sample (default sizes) | {ours_s:.1f} |\n"
+                  f"| reference, one decode per component (512-512 hidden, latent 64) | {reference_s:.1f} |\n\n"
+                  f"Ratio: **{reference_s / ours_s:.0f}x** faster per epoch (projected from 20 timed batches).\n")
+    usage = np.sort(gmvae.component_usage_)[::-1]
+    n_epochs_total = gmvae.n_epochs_ + len(gmvae.pretrain_history_)
+    fit_text = ("taken from the cache (fit time in the run that made it)" if fit_seconds is None else
+                f"fit in {fit_seconds:.0f} s ({fit_seconds / max(1, n_epochs_total):.1f} s per epoch)")
+    flags = "".join(f" {flag}" for flag, on in [("--reuse-baselines", args.reuse_baselines),
+                                                  ("--reuse-model", args.reuse_model)] if on)
+    lines = [
+        f"# Label efficiency on {args.dataset}", "",
+        f"Command: `python -m benchmarks.label_efficiency --dataset {args.dataset}"
+        f"{'' if args.seeds == 5 else f' --seeds {args.seeds}'}{flags}`  ",
+        *([f"The rows of {', '.join(reused_methods)} (which read neither the GMVAE nor K) were reused from "
+           "the previous run's records.csv, same counts and seeds.  "] if reused_methods else []),
+        f"Date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"torch {torch.__version__}, device {gmvae.device_}.", "",
+        f"GMVAE (package defaults, k={args.k}) on {len(data['X_pool'])} unlabeled images: {fit_text}; "
+        f"{gmvae.n_epochs_} epochs + {len(gmvae.pretrain_history_)} pretraining epochs; "
+        f"{gmvae.n_components_used_:.1f} of {args.k} components in effective use "
+        f"(largest component {100 * usage[0]:.1f}% of the mass, smallest {100 * usage[-1]:.2f}%).", "",
+        "The latent rows feed the standardised latent means (`GMVAETransformer(output='latent')`) to the "
+        "classifier named.", "",
+    ]
+    for name in ["rest"] + (["test"] if test is not None else []):
+        what = "the unlabeled rest of the label candidates" if name == "rest" else "the held-out test set"
+        lines += [f"## Accuracy (%) on {what}, mean ± 95% CI over {args.seeds} random draws", "",
+                  format_table(summary, split=name), ""]
+    (out / "results.md").write_text("\n".join(lines) + timing)
+    print("\n".join(lines) + timing)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
@@ -152,98 +219,18 @@ def main(argv=None):
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
     parser.add_argument("--skip-timing", action="store_true", help="skip the K-decode per-epoch timing")
+    parser.add_argument("--reuse-model", action="store_true", help="take the GMVAE from benchmarks/_cache when there")
     parser.add_argument("--reuse-baselines", action="store_true",
                         help="take the records of the methods that do not read the GMVAE or K (raw pixels, PCA) "
                              "from the output folder's records.csv of an earlier run with the same counts and seeds")
     args = parser.parse_args(argv)
-    setting = SETTINGS[args.dataset]
-    out = Path(args.out) if args.out else RESULTS / args.dataset
-    out.mkdir(parents=True, exist_ok=True)
-
-    data = load_dataset(setting["dataset"], data_dir=args.data_dir)
-    X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
-    print(f"{args.dataset}: pool {X.shape}, label candidates {len(candidates)}, "
+    out = results_dir(args.dataset, args.out)
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
+    print(f"{args.dataset}: pool {data['X_pool'].shape}, label candidates {len(data['label_candidates'])}, "
           f"test {None if data['X_test'] is None else data['X_test'].shape}")
-
-    gmvae = GMVAETransformer(k=args.k, random_state=0, device=args.device, verbose=True)
-    start = time.perf_counter()
-    gmvae.fit(X)
-    fit_seconds = time.perf_counter() - start
-    n_epochs_total = gmvae.n_epochs_ + len(gmvae.pretrain_history_)
-    print(f"GMVAE fit: {fit_seconds:.0f} s, {gmvae.n_epochs_} epochs (+{len(gmvae.pretrain_history_)} pretraining), "
-          f"{gmvae.n_components_used_:.1f} of {args.k} components in effective use")
-
-    CACHE.mkdir(exist_ok=True)
-    gmvae.save(cache_path(args.dataset, args.k))
-    from benchmarks.training_figure import save_training_figure
-
-    save_training_figure(gmvae, out / "training.png", f"{args.dataset}: GMVAE training (K={args.k})")
-
-    from sklearn.cluster import KMeans
-    from sklearn.decomposition import PCA
-
-    kmeans = KMeans(args.k, n_init=1, random_state=0).fit(X)
-    pca = PCA(50, random_state=0).fit(X[candidates])
-
-    def features_of(rows):
-        return {"posterior": gmvae.transform(rows), "pixels": rows, "pca": pca.transform(rows),
-                "kmeans": one_hot_clusters(kmeans.predict(rows), args.k)}
-
-    test = data["X_test"]
-    counts = args.labels or setting["counts"]
-    methods = build_methods(args.k, 0)
-    order = list(methods)
-    reused = reusable_records(out / "records.csv", methods, counts, args.seeds) if args.reuse_baselines else []
-    reused_methods = sorted({row["method"] for row in reused})
-    if reused_methods:
-        print(f"reusing the records of {', '.join(reused_methods)} from {out / 'records.csv'}")
-    methods = {name: method for name, method in methods.items() if name not in reused_methods}
-    records = reused + label_efficiency(
-        features_of(X[candidates]), y[candidates], methods, counts, n_seeds=args.seeds,
-        test_features=None if test is None else features_of(test), y_test=data["y_test"], verbose=True)
-    records.sort(key=lambda row: order.index(row["method"]))  # stable: keeps counts and seeds in order
-    summary = summarize(records)
-    write_csv(out / "records.csv", records)
-    write_csv(out / "summary.csv", summary)
-    split = "test" if test is not None else "rest"
-    plot_curves(summary, out / "accuracy.png",
-                f"{args.dataset}: accuracy vs random labels (K={args.k}, {args.seeds} seeds)", split=split)
-
-    timing = ""
-    if not args.skip_timing:
-        ours_s, reference_s = time_formulations(X, 100, gmvae.batch_size, gmvae.device_)
-        timing = (f"\n## Time per epoch against the K-decode formulation (K=100, batch {gmvae.batch_size})\n\n"
-                  f"| formulation | seconds per epoch on the pool |\n|---|---|\n"
-                  f"| skgmvae, one decode per sample (default sizes) | {ours_s:.1f} |\n"
-                  f"| reference, one decode per component (512-512 hidden, latent 64) | {reference_s:.1f} |\n\n"
-                  f"Ratio: **{reference_s / ours_s:.0f}x** faster per epoch (projected from 20 timed batches).\n")
-
-    usage = np.sort(gmvae.component_usage_)[::-1]
-    lines = [
-        f"# Label efficiency on {args.dataset}",
-        "",
-        f"Command: `python -m benchmarks.label_efficiency --dataset {args.dataset}"
-        f"{'' if args.seeds == 5 else f' --seeds {args.seeds}'}"
-        f"{' --reuse-baselines' if args.reuse_baselines else ''}`  ",
-        *([f"The rows of {', '.join(reused_methods)} (which read neither the GMVAE nor K) were reused from "
-           "the previous run's records.csv, same counts and seeds.  "] if reused_methods else []),
-        f"Date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
-        f"torch {torch.__version__}, device {gmvae.device_}.",
-        "",
-        f"GMVAE (package defaults, k={args.k}): fit in {fit_seconds:.0f} s on {len(X)} unlabeled images, "
-        f"{gmvae.n_epochs_} epochs + {len(gmvae.pretrain_history_)} pretraining epochs "
-        f"({fit_seconds / max(1, n_epochs_total):.1f} s per epoch); "
-        f"{gmvae.n_components_used_:.1f} of {args.k} components in effective use "
-        f"(largest component {100 * usage[0]:.1f}% of the mass, smallest {100 * usage[-1]:.2f}%).",
-        "",
-    ]
-    splits = ["rest"] + (["test"] if test is not None else [])
-    for name in splits:
-        what = "the unlabeled rest of the label candidates" if name == "rest" else "the held-out test set"
-        lines += [f"## Accuracy (%) on {what}, mean ± 95% CI over {args.seeds} random draws", "",
-                  format_table(summary, split=name), ""]
-    (out / "results.md").write_text("\n".join(lines) + timing)
-    print("\n".join(lines) + timing)
+    gmvae, fit_seconds = fit(args, data["X_pool"])
+    records, reused_methods = evaluate(args, gmvae, data, out)
+    report(args, gmvae, fit_seconds, data, records, reused_methods, out)
     return 0
 
 

@@ -8,17 +8,15 @@ there is one). Results go to ``benchmarks/results/<dataset>/suggested.md`` and `
 
 Commands::
 
-    python -m benchmarks.suggest_labels --dataset emnist-partial --data-dir ../shared/data
+    python -m benchmarks.suggest_labels --dataset emnist --data-dir ../shared/data
     python -m benchmarks.suggest_labels --dataset fashion-mnist
 """
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks._protocol import decoder_accuracy, random_labeled_rows
-from benchmarks.label_efficiency import RESULTS, SETTINGS, load_or_fit_gmvae
+from benchmarks._protocol import SETTINGS, accuracy_over_draws, decoder_accuracy, load_or_fit_gmvae, results_dir
 from skgmvae import suggest_labels
 from skgmvae.datasets import load_dataset
 
@@ -31,18 +29,17 @@ def main(argv=None):
     parser.add_argument("--k", type=int, default=None, help="components (default: the package's)")
     parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
     args = parser.parse_args(argv)
-    data = load_dataset(SETTINGS[args.dataset]["dataset"], data_dir=args.data_dir)
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
     X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
-    gmvae = load_or_fit_gmvae(args.dataset, X, args.k)
-    out = Path(args.out) if args.out else RESULTS / args.dataset
+    gmvae, _ = load_or_fit_gmvae(args.dataset, X, args.k)
+    out = results_dir(args.dataset, args.out)
     X_candidates, y_candidates = X[candidates], y[candidates]
     Q = gmvae.transform(X_candidates)
     k = gmvae.k
     counts = [k // 2, k, 2 * k, 3 * k]
     rows = []
     for n_labels in counts:
-        random_scores = [decoder_accuracy(Q, y_candidates, random_labeled_rows(len(Q), n_labels, seed))
-                         for seed in range(args.seeds)]
+        random_scores = accuracy_over_draws(Q, y_candidates, n_labels, args.seeds)
         row = {"n": n_labels, "random": np.mean(random_scores), "random_sd": np.std(random_scores)}
         for strategy in ("representative", "uncertain"):
             chosen = suggest_labels(gmvae, X_candidates, n_labels, strategy=strategy)
@@ -51,8 +48,7 @@ def main(argv=None):
         rows.append(row)
         print(row, flush=True)
 
-    reference = [np.mean([decoder_accuracy(Q, y_candidates, random_labeled_rows(len(Q), 291, seed))
-                          for seed in range(args.seeds)])]
+    reference = [accuracy_over_draws(Q, y_candidates, 291, args.seeds).mean()]
     lines = [f"# Suggested labels against random labels on {args.dataset} (K={k})", "",
              f"Command: `python -m benchmarks.suggest_labels --dataset {args.dataset}"
              f"{'' if args.k is None else f' --k {args.k} --out {out}'}`. Soft-decoding accuracy "
@@ -63,16 +59,13 @@ def main(argv=None):
                      f"{100 * row['representative']:.1f} ({row['representative_classes']} classes) | "
                      f"{100 * row['uncertain']:.1f} ({row['uncertain_classes']} classes) |")
     lines += ["", f"For reference, 291 random labels: {100 * reference[0]:.1f}%."]
-    out.mkdir(parents=True, exist_ok=True)
     (out / "suggested.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4), layout="tight")
+    ax = fig.subplots()
     ax.errorbar(counts, [100 * r["random"] for r in rows], yerr=[100 * r["random_sd"] for r in rows], marker="o",
                 label="random labels", capsize=3)
     ax.plot(counts, [100 * r["representative"] for r in rows], marker="s", label="suggested (representative)")
@@ -83,7 +76,6 @@ def main(argv=None):
     ax.set_title(f"{args.dataset}: which images to label")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
     fig.savefig(out / "suggested.png", dpi=120)
     return 0
 

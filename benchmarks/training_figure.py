@@ -5,32 +5,15 @@ benchmark, which also draws this figure). Writes ``training.png`` into the data 
 
 Commands::
 
-    python -m benchmarks.training_figure --dataset emnist-partial --data-dir ../shared/data
+    python -m benchmarks.training_figure --dataset emnist --data-dir ../shared/data
     python -m benchmarks.training_figure --dataset fashion-mnist
 """
 
 import argparse
-from pathlib import Path
 
-from benchmarks.label_efficiency import RESULTS, SETTINGS, load_or_fit_gmvae
+from benchmarks._protocol import SETTINGS, load_or_fit_gmvae, results_dir
 from skgmvae.datasets import load_dataset
-
-
-def save_training_figure(gmvae, path, title):
-    """Draw :func:`skgmvae.plotting.plot_training_history` of ``gmvae`` into ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from skgmvae.plotting import plot_training_history
-
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    plot_training_history(gmvae, ax=ax)
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+from skgmvae.plotting import save_training_figure
 
 
 def main(argv=None):
@@ -39,11 +22,10 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
     args = parser.parse_args(argv)
-    gmvae = load_or_fit_gmvae(args.dataset, load_dataset(SETTINGS[args.dataset]["dataset"], args.data_dir)["X_pool"])
-    out = Path(args.out) if args.out else RESULTS / args.dataset
-    out.mkdir(parents=True, exist_ok=True)
-    save_training_figure(gmvae, out / "training.png", f"{args.dataset}: GMVAE training (K={gmvae.k})")
-    print(f"wrote {out / 'training.png'}")
+    gmvae, _ = load_or_fit_gmvae(args.dataset, load_dataset(args.dataset, args.data_dir)["X_pool"])
+    path = results_dir(args.dataset, args.out) / "training.png"
+    save_training_figure(gmvae, path, f"{args.dataset}: GMVAE training (K={gmvae.k})")
+    print(f"wrote {path}")
     return 0
 
 

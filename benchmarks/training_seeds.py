@@ -8,20 +8,18 @@ candidates not labeled) and soft accuracy with the labels ``skgmvae.suggest_labe
 
 Command::
 
-    python -m benchmarks.training_seeds --dataset emnist-partial --data-dir ../shared/data --training-seeds 0 1 2
+    python -m benchmarks.training_seeds --dataset emnist --data-dir ../shared/data --training-seeds 0 1 2
 """
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks._protocol import decoder_accuracy, random_labeled_rows
-from benchmarks.label_efficiency import RESULTS, SETTINGS, load_or_fit_gmvae
+from benchmarks._protocol import SETTINGS, accuracy_over_draws, decoder_accuracy, load_or_fit_gmvae, results_dir
 from skgmvae import GMVAETransformer, suggest_labels
 from skgmvae.datasets import load_dataset
 
-RANDOM_COUNTS = {"emnist-partial": (73, 291, 728), "fashion-mnist": (30, 100, 300), "digits": (10, 30, 100)}
+RANDOM_COUNTS = {"emnist": (73, 291, 728), "fashion-mnist": (30, 100, 300), "digits": (10, 30, 100)}
 
 
 def main(argv=None):
@@ -32,7 +30,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=5, help="random label draws per count")
     parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
     args = parser.parse_args(argv)
-    data = load_dataset(SETTINGS[args.dataset]["dataset"], data_dir=args.data_dir)
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
     X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
     X_candidates, y_candidates = X[candidates], y[candidates]
     counts = RANDOM_COUNTS[args.dataset]
@@ -43,13 +41,12 @@ def main(argv=None):
               + [f"{n} suggested" for n in suggested_counts] + ["components used"])
     rows = []
     for training_seed in args.training_seeds:
-        gmvae = load_or_fit_gmvae(args.dataset, X, random_state=training_seed)
+        gmvae, _ = load_or_fit_gmvae(args.dataset, X, random_state=training_seed)
         Q = gmvae.transform(X_candidates)
         row = []
         for n_labels in counts:
             for mode in ("soft", "hard"):
-                row.append(np.mean([decoder_accuracy(Q, y_candidates, random_labeled_rows(len(Q), n_labels, seed), mode)
-                                    for seed in range(args.seeds)]))
+                row.append(accuracy_over_draws(Q, y_candidates, n_labels, args.seeds, mode).mean())
         for n_labels in suggested_counts:
             row.append(decoder_accuracy(Q, y_candidates, suggest_labels(gmvae, X_candidates, n_labels)))
         rows.append(row + [gmvae.n_components_used_])
@@ -66,8 +63,7 @@ def main(argv=None):
     lines += ["| " + " | ".join([str(seed)] + cells(row)) + " |" for seed, row in zip(args.training_seeds, rows)]
     mean = np.mean(rows, axis=0)
     lines.append("| mean | " + " | ".join(cells(mean)) + " |")
-    out = Path(args.out) if args.out else RESULTS / args.dataset
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_dir(args.dataset, args.out)
     (out / "training-seeds.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

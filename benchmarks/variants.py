@@ -21,10 +21,9 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
-import numpy as np
-
-from benchmarks._protocol import decoder_accuracy, random_labeled_rows
+from benchmarks._protocol import accuracy_over_draws
 from skgmvae import GMVAETransformer
 from skgmvae.datasets import load_dataset
 
@@ -39,9 +38,7 @@ def evaluate(Q, y, counts, n_seeds=3, Q_test=None, y_test=None):
     scores = {}
     for n_labels in counts:
         for mode in ("soft", "hard"):
-            accuracies = [decoder_accuracy(Q, y, random_labeled_rows(len(y), n_labels, seed), mode, Q_test, y_test)
-                          for seed in range(n_seeds)]
-            scores[(mode, n_labels)] = 100 * float(np.mean(accuracies))
+            scores[(mode, n_labels)] = 100 * accuracy_over_draws(Q, y, n_labels, n_seeds, mode, Q_test, y_test).mean()
     return scores
 
 
@@ -52,6 +49,7 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--save-dir", default=None, help="folder to save each fitted model in (variant-<i>.pt)")
     args = parser.parse_args(argv)
     data = load_dataset(args.dataset, args.data_dir)
     X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
@@ -61,6 +59,9 @@ def main(argv=None):
         start = time.perf_counter()
         gmvae = GMVAETransformer(**{"random_state": 0, "device": args.device, **params}).fit(X)
         seconds = time.perf_counter() - start
+        if args.save_dir:
+            Path(args.save_dir).mkdir(parents=True, exist_ok=True)
+            gmvae.save(Path(args.save_dir) / f"variant-{args.variants.index(text)}.pt")
         Q_test = gmvae.transform(data["X_test"]) if data["X_test"] is not None else None
         scores = evaluate(gmvae.transform(X[candidates]), y[candidates], counts, args.seeds,
                           Q_test, data["y_test"])

@@ -16,6 +16,8 @@ import time
 import numpy as np
 
 from . import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier
+from .cli import COMMANDS
+from .cli import main as loop_main
 from .datasets import DATASET_NAMES, load_dataset
 from .evaluation import format_table, label_efficiency, summarize
 from .plotting import save_label_efficiency_figure
@@ -24,7 +26,10 @@ DEFAULT_COUNTS = {"digits": [10, 30, 100, 300], "emnist": [26, 73, 291, 1000], "
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="skgmvae", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="skgmvae", description=__doc__.splitlines()[0],
+        epilog="To label a folder of your own images: skgmvae {fit,suggest,predict} --help",
+    )
     parser.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
                         help="data set to run on (default: digits, which ships with scikit-learn)")
     parser.add_argument("--data-dir", default=None,
@@ -58,6 +63,9 @@ def default_methods(random_state=0):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in COMMANDS:
+        return loop_main(argv)
     args = build_parser().parse_args(argv)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     X, y = data["X_pool"], data["y_pool"]

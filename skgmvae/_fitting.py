@@ -79,7 +79,7 @@ def training_rows(X, device):
     return torch.as_tensor(X if X.flags.writeable else X.copy(), device=device)
 
 
-def initialize(estimator, rows, generator, augmenter, seed, device):
+def initialize(estimator, rows, generator, augmenter, seed, device, adapt_threads):
     """A new module, pretrained as an autoencoder, with the mixture fitted on its codes.
 
     Parameters
@@ -93,6 +93,8 @@ def initialize(estimator, rows, generator, augmenter, seed, device):
     seed : int
         Seeds the mixture initialisation.
     device : torch.device
+    adapt_threads : callable
+        Called after each epoch (:meth:`skgmvae._runtime.ThreadBudget.adapt`).
 
     Returns
     -------
@@ -109,7 +111,7 @@ def initialize(estimator, rows, generator, augmenter, seed, device):
         history, interrupted = pretrain(
             module, rows, max_epochs=epochs, batch_size=estimator.batch_size,
             learning_rate=estimator.learning_rate, generator=generator, augmenter=augmenter,
-            verbose=estimator.verbose,
+            verbose=estimator.verbose, on_epoch_end=lambda model, is_last: {"threads": adapt_threads()},
         )
     module.eval()
     codes = batched_apply(lambda batch: module.encoder(batch)[0], rows, device)
@@ -121,7 +123,7 @@ def initialize(estimator, rows, generator, augmenter, seed, device):
     return module, history, interrupted
 
 
-def train(estimator, module, rows, generator, augmenter, seed, history):
+def train(estimator, module, rows, generator, augmenter, seed, history, adapt_threads):
     """GMVAE training of ``module``, with component revival after each epoch but the last.
 
     Parameters
@@ -134,6 +136,8 @@ def train(estimator, module, rows, generator, augmenter, seed, history):
         As in :func:`initialize`.
     history : list of dict
         Earlier epochs (``warm_start``); new entries are appended.
+    adapt_threads : callable
+        As in :func:`initialize`.
 
     Returns
     -------
@@ -160,7 +164,8 @@ def train(estimator, module, rows, generator, augmenter, seed, history):
     def on_epoch_end(model, is_last):
         min_usage = 0.0 if is_last else estimator.min_component_usage
         usage, n_moved = revive_components(model, usage_sample, min_usage, usage_generator)
-        return {"components_used": effective_components(usage.double().cpu().numpy()), "components_moved": n_moved}
+        return {"components_used": effective_components(usage.double().cpu().numpy()), "components_moved": n_moved,
+                "threads": adapt_threads()}
 
     history, interrupted = fit_loop(
         loss_fn, module, rows, optimizer, max_epochs=max_epochs, batch_size=estimator.batch_size,

@@ -9,12 +9,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from .nn.losses import elbo_terms
 
+_ELBO_DRAWS = 4
+
 
 class GenerativeModelMixin:
     """Methods of :class:`GMVAETransformer` that read the generative model p(c) p(z|c) p(x|z).
 
-    The host class provides ``module_``, ``k``, ``n_jobs``, ``_validate_X``,
-    ``_encode_batches`` and ``_inference_device``.
+    The host class provides ``k``, ``latent_dim``, ``_validate_X``, ``_encode``,
+    ``_map_batches`` and ``_inference_module``.
     """
 
     def component_log_density(self, X):
@@ -34,8 +36,7 @@ class GenerativeModelMixin:
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        prior = self.module_.prior
-        return self._encode(X, lambda mean, log_var, log_resp: prior.expected_log_density(mean, log_var))
+        return self._map_batches(X, lambda module, batch: module.prior.expected_log_density(*module.encoder(batch)))
 
     @property
     def component_means_(self):
@@ -44,7 +45,12 @@ class GenerativeModelMixin:
         return self.module_.prior.means.detach().double().cpu().numpy()
 
     def score_samples(self, X):
-        """ELBO of each sample, a lower bound on log p(x) (one z sample, fixed seed).
+        """ELBO of each sample, a lower bound on log p(x).
+
+        The reconstruction term is averaged over 4 fixed standard-normal
+        draws shared by all samples, so each sample's score is an unbiased
+        estimate that depends neither on the order of the rows nor on the
+        other rows.
 
         Parameters
         ----------
@@ -56,10 +62,13 @@ class GenerativeModelMixin:
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        device = self._inference_device()
-        generator = torch.Generator(device=device).manual_seed(0)
-        return self._encode_batches(X, lambda batch: elbo_terms(self.module_, batch, generator=generator)["elbo"],
-                                    device)
+        draws = torch.randn(_ELBO_DRAWS, self.latent_dim, generator=torch.Generator().manual_seed(0))
+
+        def mean_elbo(module, batch):
+            noises = draws.to(batch)
+            return torch.stack([elbo_terms(module, batch, noise=noise)["elbo"] for noise in noises]).mean(0)
+
+        return self._map_batches(X, mean_elbo)
 
     def score(self, X, y=None):
         """Mean ELBO per sample (higher is better); compares models without labels.
@@ -104,10 +113,10 @@ class GenerativeModelMixin:
             components = np.full(n_samples, component)
         else:
             raise ValueError(f"component must be an int in [0, {self.k - 1}], got {component!r}.")
-        device = self._inference_device()
+        module, device, _ = self._inference_module()
         generator = torch.Generator(device=device).manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         with torch.no_grad():
-            z = self.module_.prior.sample(torch.as_tensor(components, device=device), generator)
-            images = torch.sigmoid(self.module_.decoder(z)).double().cpu().numpy()
+            z = module.prior.sample(torch.as_tensor(components, device=device), generator)
+            images = torch.sigmoid(module.decoder(z)).double().cpu().numpy()
         return images, components
 

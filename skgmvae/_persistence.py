@@ -14,7 +14,7 @@ VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
 
-def save_transformer(transformer, path):
+def save_transformer(transformer, path, metadata=None):
     """Write the parameters and trained weights of a fitted transformer to ``path``.
 
     The file holds only tensors, numbers, strings and lists, so no code runs
@@ -24,6 +24,9 @@ def save_transformer(transformer, path):
     ----------
     transformer : fitted GMVAETransformer
     path : str or path-like
+    metadata : dict of str to str, int, float or bool, optional
+        Stored beside the model (e.g. how its images were read); see
+        :func:`read_metadata`.
     """
     check_is_fitted(transformer)
     params = transformer.get_params()
@@ -42,6 +45,7 @@ def save_transformer(transformer, path):
         "pretrain_history": transformer.pretrain_history_,
         "component_usage": torch.as_tensor(transformer.component_usage_),
         "augment": transformer.augment_,
+        "metadata": dict(metadata or {}),
     }, path)
 
 
@@ -90,3 +94,17 @@ def load_transformer(cls, path, device):
         augment=payload["augment"],
     )
     return model
+
+
+def read_metadata(path):
+    """The ``metadata`` dict a model file was saved with (empty when none).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    dict
+    """
+    return dict(_read_payload(path).get("metadata", {}))

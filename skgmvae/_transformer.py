@@ -106,11 +106,14 @@ class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
         other name torch does not know raises a ValueError.
     n_jobs : int or None, default=None
         Torch intra-op threads used by fit and inference; the global torch
-        setting is restored afterwards. None takes the fewest of torch's
-        current setting, an enclosing ``threadpoolctl`` / joblib limit, the
-        cores this process may run on, and 1 inside a Dask worker (each
-        worker thread runs its own task). -1 uses every core this process
-        may run on.
+        setting is restored afterwards. None starts with the fewest of
+        torch's current setting, an enclosing ``threadpoolctl`` / joblib
+        limit, the cores this process may run on, and 1 inside a Dask
+        worker (each worker thread runs its own task); after each epoch it
+        lowers the threads to the cores that other processes left free
+        during that epoch (and raises them again, up to the start, when the
+        cores free up). An int (or -1, every core this process may run on)
+        fixes the number.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, noise and the mixture
         initialisation. With an int, results on the CPU are reproducible and
@@ -138,8 +141,9 @@ class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
         One entry per epoch of GMVAE training: ``epoch``, ``elbo``,
         ``reconstruction``, ``kl_z``, ``kl_c``, ``consistency``, ``balance``
         (per-sample means), ``learning_rate`` (the step size at the end
-        of the epoch), ``components_used`` (as ``n_components_used_``, on up
-        to 4,096 training images) and ``components_moved`` (see
+        of the epoch), ``threads`` (torch threads for the next epoch),
+        ``components_used`` (as ``n_components_used_``, on up to 4,096
+        training images) and ``components_moved`` (see
         ``min_component_usage``).
     pretrain_history_ : list of dict
         One entry per pretraining epoch: ``epoch``, ``reconstruction``.
@@ -152,6 +156,9 @@ class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
         components the usage amounts to (``k`` when perfectly balanced).
     device_ : torch.device
         Device used for fitting.
+    n_threads_ : int
+        Torch intra-op threads the last fit started with (see ``n_jobs``);
+        ``history_`` records the number after each epoch.
     augment_ : bool
         Whether training used distorted copies of the images.
     interrupted_ : bool
@@ -285,17 +292,18 @@ class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
         )
         augmenter = RandomAffine(image_shape) if self.augment_ else None
         rows = training_rows(X, self.device_)
-        with torch_threads(self.n_jobs), torch.random.fork_rng(devices=self._rng_devices()):
+        with torch_threads(self.n_jobs) as threads, torch.random.fork_rng(devices=self._rng_devices()):
+            self.n_threads_ = threads.threads
             torch.manual_seed(seed)
             generator = torch.Generator(device=self.device_).manual_seed(seed)
             self.interrupted_ = False
             if not continuing:
                 self.module_, self.pretrain_history_, self.interrupted_ = initialize(
-                    self, rows, generator, augmenter, seed, self.device_)
+                    self, rows, generator, augmenter, seed, self.device_, threads.adapt)
                 self.history_ = []
             if not self.interrupted_:
                 self.history_, self.interrupted_ = train(
-                    self, self.module_, rows, generator, augmenter, seed, self.history_)
+                    self, self.module_, rows, generator, augmenter, seed, self.history_, threads.adapt)
             self.component_usage_ = self._posterior(X).mean(axis=0)
         self.component_usage_ /= self.component_usage_.sum()
         self.n_components_used_ = effective_components(self.component_usage_)
@@ -320,22 +328,32 @@ class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
         self.n_components_used_ = effective_components(component_usage)
         self.augment_ = augment
         self.interrupted_ = False
+        self.n_threads_ = None
 
     # ------------------------------------------------------------- inference
-    def _encode_batches(self, X, fn, device):
-        """``fn(batch)`` over batches of validated ``X`` on ``device``, as a float64 ndarray."""
+    def _inference_module(self):
+        """The module to run inference with, its device and its floating type.
+
+        On the CPU, a float64 copy: each row's output then no longer depends
+        on the rows it shares a batch with (float32 rounding, amplified by
+        the log-densities, moved q(c|x) by up to 1e-4). On a GPU, the float32
+        module itself. A CUDA model unpickled where there is no GPU runs on
+        the CPU.
+        """
+        device = self.device_ if self.device_.type != "cuda" or torch.cuda.is_available() else torch.device("cpu")
+        if device.type == "cpu":
+            return copy.deepcopy(self.module_).to(device).double().eval(), device, torch.float64
+        return self.module_.to(device).eval(), device, torch.float32
+
+    def _map_batches(self, X, fn):
+        """``fn(module, batch)`` over batches of validated ``X``, as a float64 ndarray."""
+        module, device, dtype = self._inference_module()
         with torch_threads(self.n_jobs):
-            return batched_apply(fn, X, device).double().cpu().numpy()
+            return batched_apply(lambda batch: fn(module, batch), X, device, dtype=dtype).double().cpu().numpy()
 
     def _encode(self, X, fn):
         """``fn(mean, log_var, log_resp)`` over batches of validated ``X``, as a float64 ndarray."""
-        return self._encode_batches(X, lambda batch: fn(*self.module_(batch)), self._inference_device())
-
-    def _inference_device(self):
-        """The fitted device, or the CPU for a CUDA model unpickled where there is no GPU; the module moves there."""
-        device = self.device_ if self.device_.type != "cuda" or torch.cuda.is_available() else torch.device("cpu")
-        self.module_.to(device).eval()
-        return device
+        return self._map_batches(X, lambda module, batch: fn(*module(batch)))
 
     def _posterior(self, X):
         resp = np.exp(self._encode(X, lambda mean, log_var, log_resp: log_resp))
@@ -396,7 +414,7 @@ class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
         return self._posterior(self._validate_X(X, reset=False)).argmax(axis=1)
 
     # ----------------------------------------------------------- persistence
-    def save(self, path):
+    def save(self, path, *, metadata=None):
         """Write the parameters and trained weights to ``path`` in a format that loads safely.
 
         The file holds only tensors, numbers, strings and lists, so :meth:`load`
@@ -405,8 +423,11 @@ class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         path : str or path-like
+        metadata : dict, optional
+            Strings and numbers kept with the model (e.g. how the images
+            were read), returned by ``skgmvae.read_model_metadata(path)``.
         """
-        save_transformer(self, path)
+        save_transformer(self, path, metadata)
 
     @classmethod
     def load(cls, path, *, device="auto"):

@@ -245,3 +245,165 @@ def load_dataset(name, data_dir=None):
     return {"X_pool": X_pool, "y_pool": y_pool, "label_candidates": np.arange(n_candidates),
             "X_test": bunch.X_test if held_out else None, "y_test": bunch.y_test if held_out else None,
             "image_shape": bunch.image_shape, "target_names": bunch.target_names}
+
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def list_image_files(folder, extensions=IMAGE_EXTENSIONS):
+    """Image files below ``folder`` (nested folders included), sorted by their path relative to it.
+
+    Parameters
+    ----------
+    folder : str or Path
+    extensions : tuple of str
+        Lower-case suffixes that count as images.
+
+    Returns
+    -------
+    list of Path
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder of images.")
+    files = sorted((path for path in folder.rglob("*") if path.is_file() and path.suffix.lower() in extensions),
+                   key=lambda path: path.relative_to(folder).as_posix())
+    if not files:
+        raise ValueError(f"No image files ({', '.join(extensions)}) found below {folder}.")
+    return files
+
+
+def _read_grey(path, side):
+    """One image file as a (side * side,) uint8 row: grey levels, resized with antialiasing."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+        grey = image.convert("L").resize((side, side), Image.Resampling.BILINEAR, reducing_gap=None)
+    return np.asarray(grey, dtype=np.uint8).reshape(-1)
+
+
+def load_image_folder(folder, *, side=28, invert="auto", on_error="raise", memmap_path=None, chunk_size=4096):
+    """Read a folder of image files into rows, one image per row, for :class:`~skgmvae.GMVAETransformer`.
+
+    Each image is decoded by Pillow, turned to grey levels and resized to
+    ``side`` x ``side``. The GMVAE's likelihood expects dark background and
+    bright strokes (as in MNIST); scans and drawings usually have the
+    opposite, so ``invert='auto'`` inverts every image when the median image
+    of the folder is mostly bright.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Searched recursively for PNG, JPEG, BMP, GIF, TIFF and WebP files.
+    side : int, default=28
+        Width and height the images are resized to.
+    invert : bool or 'auto', default='auto'
+        Store ``1 - value`` instead of ``value``.
+    on_error : {'raise', 'skip'}, default='raise'
+        What to do with files that cannot be read: one ValueError listing
+        all of them, or leave them out and list them in ``skipped``.
+    memmap_path : str or Path, optional
+        Write the rows as uint8 into a NumPy memmap at this path, chunk by
+        chunk, instead of building them in memory (for folders larger than
+        memory); ``X`` is then that memmap, which the transformer reads as
+        ``value / 255``.
+    chunk_size : int, default=4096
+        Images read between two writes to the memmap.
+
+    Returns
+    -------
+    Bunch
+        ``X``: ndarray of shape (n_images, side * side), float32 in [0, 1]
+        (or the uint8 memmap); ``paths``: list of str, each file's path
+        relative to ``folder`` with '/' separators, in the order of the rows;
+        ``skipped``: list of (path, reason) of the files left out;
+        ``side`` and ``inverted``: how the images were read.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
+    if not isinstance(invert, bool) and invert != "auto":
+        raise ValueError(f"invert must be True, False or 'auto', got {invert!r}.")
+    folder = Path(folder)
+    files = list_image_files(folder)
+    rows, paths, skipped = [], [], []
+    raw = None if memmap_path is None else open(memmap_path, "wb")  # noqa: SIM115 (closed below)
+    try:
+        for path in files:
+            try:
+                rows.append(_read_grey(path, side))
+                paths.append(path.relative_to(folder).as_posix())
+            except Exception as error:  # Pillow raises several types for broken files
+                skipped.append((path.relative_to(folder).as_posix(), f"{type(error).__name__}: {error}"))
+            if raw is not None and len(rows) >= chunk_size:
+                raw.write(np.stack(rows).tobytes())
+                rows = []
+        if raw is not None and rows:
+            raw.write(np.stack(rows).tobytes())
+    finally:
+        if raw is not None:
+            raw.close()
+    if skipped and on_error == "raise":
+        listing = "\n".join(f"  {path}: {reason}" for path, reason in skipped[:20])
+        more = f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+        raise ValueError(f"{len(skipped)} of {len(files)} files below {folder} could not be read as images:\n"
+                         f"{listing}{more}\nFix or remove them, or pass on_error='skip' to leave them out.")
+    if not paths:
+        raise ValueError(f"None of the {len(files)} image files below {folder} could be read.")
+    if memmap_path is not None:
+        X = np.memmap(memmap_path, dtype=np.uint8, mode="r+", shape=(len(paths), side * side))
+    else:
+        X = np.stack(rows)
+    inverted = _should_invert(X) if invert == "auto" else invert
+    if memmap_path is not None:
+        if inverted:
+            for start in range(0, len(X), chunk_size):
+                X[start:start + chunk_size] = 255 - X[start:start + chunk_size]
+            X.flush()
+    else:
+        X = (X.astype(np.float32) / 255.0)
+        if inverted:
+            X = 1.0 - X
+    return Bunch(X=X, paths=paths, skipped=skipped, side=side, inverted=bool(inverted))
+
+
+def _should_invert(X, sample=2048):
+    """Whether the typical image is mostly bright (light background), from up to ``sample`` rows."""
+    rows = X[np.linspace(0, len(X) - 1, min(sample, len(X))).astype(int)]
+    return bool(np.median(rows.reshape(len(rows), -1).mean(axis=1)) > 0.5 * (255 if rows.dtype == np.uint8 else 1))
+
+
+def idx_to_memmap(idx_path, memmap_path, *, chunk_rows=65_536):
+    """Copy the images of a uint8 IDX file (gzipped or not) into a NumPy memmap, chunk by chunk.
+
+    Only ``chunk_rows`` images are in memory at a time, so files larger than
+    memory convert too. The result is what
+    :class:`~skgmvae.GMVAETransformer` reads without a copy (uint8 is read as
+    ``value / 255``).
+
+    Parameters
+    ----------
+    idx_path : str or Path
+        An IDX file of uint8 images, shape (n, height, width) or (n, n_features).
+    memmap_path : str or Path
+        Raw file to write (overwritten).
+    chunk_rows : int, default=65536
+
+    Returns
+    -------
+    numpy.memmap of shape (n, n_features), dtype uint8, opened read-only
+    """
+    opener = gzip.open if str(idx_path).endswith(".gz") else open
+    with opener(idx_path, "rb") as source, open(memmap_path, "wb") as target:
+        magic = source.read(4)
+        if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] != 0x08:
+            raise ValueError(f"{idx_path} is not an IDX file of uint8 values (bad magic number).")
+        shape = tuple(int(d) for d in np.frombuffer(source.read(4 * magic[3]), dtype=">u4"))
+        n_features = int(np.prod(shape[1:]))
+        for start in range(0, shape[0], chunk_rows):
+            wanted = min(chunk_rows, shape[0] - start) * n_features
+            chunk = source.read(wanted)
+            if len(chunk) != wanted:
+                raise ValueError(f"{idx_path} is truncated: header says {shape}, the data ends at row {start}.")
+            target.write(chunk)
+    return np.memmap(memmap_path, dtype=np.uint8, mode="r", shape=(shape[0], n_features))

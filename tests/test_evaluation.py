@@ -28,6 +28,7 @@ def test_label_counts_must_fit_the_pool():
         label_efficiency({"p": np.eye(3)}, np.arange(3), {}, [5])
 
 
+@pytest.mark.slow
 def test_main_job_prints_table_and_saves_figure(tmp_path, capsys):
     figure = tmp_path / "curve.png"
     main(["--k", "10", "--max-epochs", "3", "--labels", "20", "50", "--seeds", "2", "--figure", str(figure)])

@@ -86,6 +86,7 @@ def test_component_collapse_is_reported_with_usage_figures(digits, small_gmvae):
 
 
 @pytest.mark.filterwarnings("error::skgmvae.ComponentCollapseWarning")
+@pytest.mark.slow
 def test_no_collapse_with_default_training_on_digits(digits):
     X, _ = digits
     gmvae = GMVAETransformer(k=100, random_state=0, device="cpu").fit(X)
@@ -128,6 +129,7 @@ def test_load_refuses_other_versions_corrupt_and_foreign_files(fitted_gmvae, tmp
 
 
 # ------------------------------------------------------------------ reproducibility
+@pytest.mark.slow
 def test_bit_identical_across_processes(digits):
     X, _ = digits
     code = (

@@ -11,26 +11,33 @@ import torch
 EVAL_BATCH_SIZE = 2048
 
 
-def to_float_tensor(rows, device):
-    """One batch of rows as a float32 tensor on ``device``; uint8 images are scaled by 1/255.
+def to_float_tensor(rows, device, dtype=torch.float32):
+    """One batch of rows as a float tensor on ``device``; uint8 images are scaled by 1/255.
 
     Parameters
     ----------
     rows : ndarray or Tensor of shape (batch, n_features)
     device : torch.device
+    dtype : torch.dtype, default=torch.float32
 
     Returns
     -------
     Tensor of shape (batch, n_features)
     """
-    tensor = rows if isinstance(rows, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(rows))
+    if isinstance(rows, torch.Tensor):
+        tensor = rows
+    else:
+        array = np.asarray(rows)
+        if not (array.flags.writeable and array.flags.c_contiguous):
+            array = np.array(array, order="C")  # one batch: torch cannot wrap a read-only memmap slice
+        tensor = torch.from_numpy(array)
     if tensor.dtype == torch.uint8:
-        return tensor.to(device=device, dtype=torch.float32, non_blocking=True).div_(255.0)
-    return tensor.to(device=device, dtype=torch.float32, non_blocking=True)
+        return tensor.to(device=device, dtype=dtype, non_blocking=True).div_(255.0)
+    return tensor.to(device=device, dtype=dtype, non_blocking=True)
 
 
 @torch.no_grad()
-def batched_apply(fn, X, device, batch_size=EVAL_BATCH_SIZE):
+def batched_apply(fn, X, device, batch_size=EVAL_BATCH_SIZE, dtype=torch.float32):
     """Apply ``fn`` to consecutive batches of rows of ``X`` and concatenate the results.
 
     The caller sets the module's mode (``eval()`` for inference).
@@ -43,13 +50,16 @@ def batched_apply(fn, X, device, batch_size=EVAL_BATCH_SIZE):
     X : array-like or Tensor of shape (n_samples, n_features)
     device : torch.device
     batch_size : int, default=2048
+    dtype : torch.dtype, default=torch.float32
+        Floating type of the batches given to ``fn``.
 
     Returns
     -------
     Tensor or tuple of Tensors of shape (n_samples, ...)
         On ``device``.
     """
-    outputs = [fn(to_float_tensor(X[start:start + batch_size], device)) for start in range(0, len(X), batch_size)]
+    outputs = [fn(to_float_tensor(X[start:start + batch_size], device, dtype))
+               for start in range(0, len(X), batch_size)]
     if not outputs:
         raise ValueError("batched_apply needs at least one row.")
     if isinstance(outputs[0], tuple):

@@ -38,13 +38,18 @@ def gaussian_entropy(log_var):
     return 0.5 * (1.0 + LOG_2PI + log_var).sum(-1)
 
 
-def reparameterize(mean, log_var, generator=None):
-    """One sample of z ~ N(mean, exp(log_var)) that gradients flow through."""
-    noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+def reparameterize(mean, log_var, generator=None, noise=None):
+    """One sample of z ~ N(mean, exp(log_var)) that gradients flow through.
+
+    ``noise`` (standard normal, broadcastable to ``mean``) replaces the draw
+    from ``generator`` when given.
+    """
+    if noise is None:
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
     return mean + (0.5 * log_var).exp() * noise
 
 
-def elbo_terms(model, x_input, x_target=None, generator=None):
+def elbo_terms(model, x_input, x_target=None, generator=None, noise=None):
     """Per-sample ELBO and its parts.
 
     Parameters
@@ -56,6 +61,10 @@ def elbo_terms(model, x_input, x_target=None, generator=None):
         What the decoder must reconstruct; ``x_input`` when omitted.
     generator : torch.Generator, optional
         Source of the reparameterisation noise.
+    noise : Tensor of shape (latent_dim,), optional
+        One standard-normal draw shared by every sample instead of a draw
+        per sample: each sample's ELBO is still an unbiased one-sample
+        estimate, and it no longer depends on the other samples of the batch.
 
     Returns
     -------
@@ -68,7 +77,7 @@ def elbo_terms(model, x_input, x_target=None, generator=None):
     if x_target is None:
         x_target = x_input
     mean, log_var = model.encoder(x_input)
-    z = reparameterize(mean, log_var, generator)
+    z = reparameterize(mean, log_var, generator, noise)
     reconstruction = bernoulli_log_likelihood(model.decoder(z), x_target)
 
     log_prior_c = model.prior.log_weights()

@@ -186,9 +186,8 @@ class MixturePrior(nn.Module):
         -------
         Tensor of shape (n, latent_dim)
         """
-        noise = torch.randn(
-            len(components), self.means.shape[1], generator=generator, device=self.means.device
-        )
+        noise = torch.randn(len(components), self.means.shape[1], generator=generator, device=self.means.device,
+                            dtype=self.means.dtype)
         std = (0.5 * self.log_vars[components]).exp()
         return self.means[components] + std * noise
 

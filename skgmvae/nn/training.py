@@ -131,7 +131,8 @@ def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator,
     return history, False
 
 
-def pretrain(model, X, *, max_epochs, batch_size, learning_rate, generator, augmenter=None, verbose=False):
+def pretrain(model, X, *, max_epochs, batch_size, learning_rate, generator, augmenter=None, verbose=False,
+             on_epoch_end=None):
     """Train the encoder and decoder as a deterministic autoencoder (the prior is left alone).
 
     Parameters
@@ -145,6 +146,8 @@ def pretrain(model, X, *, max_epochs, batch_size, learning_rate, generator, augm
     augmenter : callable, optional
         As in :func:`~skgmvae.nn.losses.autoencoder_loss`.
     verbose : bool
+    on_epoch_end : callable, optional
+        As in :func:`fit_loop`.
 
     Returns
     -------
@@ -158,4 +161,4 @@ def pretrain(model, X, *, max_epochs, batch_size, learning_rate, generator, augm
         return autoencoder_loss(module, x, gen, augmenter)
 
     return fit_loop(loss_fn, model, X, optimizer, max_epochs=max_epochs, batch_size=batch_size,
-                    generator=generator, verbose=verbose, description="pretraining")
+                    generator=generator, verbose=verbose, description="pretraining", on_epoch_end=on_epoch_end)

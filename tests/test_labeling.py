@@ -1,0 +1,203 @@
+"""The labeling loop as a person runs it: a folder of PNG files, the three commands, the page in a browser."""
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_digits
+
+from skgmvae.datasets import load_image_folder
+from skgmvae.labeling import read_labels, suggestions_csv, write_atomic
+
+FAST_FIT = ["--side", "16", "--k", "30", "--max-epochs", "30"]
+
+
+def write_digit_pngs(folder, n_images=600):
+    """Digits as PNG files, dark strokes on a light background, in three subfolders; returns {path: label}."""
+    digits = load_digits()
+    truth = {}
+    for index in range(n_images):
+        relative = f"part{index % 3}/digit{index:04d}.png"
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        pixels = (255 - digits.images[index] * 255 / 16).astype(np.uint8)
+        Image.fromarray(pixels, mode="L").save(folder / relative)
+        truth[relative] = str(digits.target[index])
+    return truth
+
+
+@pytest.fixture(scope="module")
+def digit_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("images")
+    return folder, write_digit_pngs(folder)
+
+
+def skgmvae(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "skgmvae", *map(str, args)], cwd=cwd, capture_output=True, text=True)
+
+
+# ------------------------------------------------------------------ reading a folder
+def test_folder_is_read_in_path_order_inverted_and_resized(digit_folder):
+    folder, truth = digit_folder
+    data = load_image_folder(folder, side=16)
+    assert data.paths == sorted(truth) and data.X.shape == (len(truth), 256)
+    assert data.inverted and data.X.dtype == np.float32
+    assert 0.0 <= data.X.min() and data.X.max() <= 1.0
+    assert data.X.mean() < 0.5  # background is dark after the inversion, as the likelihood expects
+
+
+def test_unreadable_files_are_listed_or_skipped(tmp_path):
+    write_digit_pngs(tmp_path, n_images=6)
+    (tmp_path / "part0" / "broken.png").write_bytes(b"not an image")
+    (tmp_path / "notes.png").write_text("nor this")
+    with pytest.raises(ValueError, match=r"(?s)2 of 8 files.*notes\.png.*part0/broken\.png.*on_error='skip'"):
+        load_image_folder(tmp_path)
+    data = load_image_folder(tmp_path, on_error="skip")
+    assert len(data.paths) == 6 and sorted(path for path, _ in data.skipped) == ["notes.png", "part0/broken.png"]
+
+
+def test_folder_into_a_memmap_chunk_by_chunk(digit_folder, tmp_path):
+    folder, _ = digit_folder
+    in_memory = load_image_folder(folder, side=16)
+    mapped = load_image_folder(folder, side=16, memmap_path=tmp_path / "images.u8", chunk_size=64)
+    assert isinstance(mapped.X, np.memmap) and mapped.X.dtype == np.uint8
+    np.testing.assert_allclose(mapped.X / 255.0, in_memory.X, atol=1e-6)
+
+
+# ------------------------------------------------------------------ the labels file
+def test_partly_filled_labels_file_is_valid_and_spaces_are_stripped(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("order,path,label\n1,a.png, 3 \n2,b.png,\n3,c.png,7\n")
+    labels = read_labels(path, ["a.png", "b.png", "c.png", "d.png"])
+    assert list(labels) == ["3", -1, "7", -1]
+
+
+@pytest.mark.parametrize("content, match", [
+    ("file,class\na.png,3\n", r"needs the columns \['path', 'label'\].*missing: \['path', 'label'\]"),
+    ("path,label\nz.png,3\n", r"not images of the folder, e.g. \['z.png'\]"),
+    ("path,label\na.png,a\nb.png,A \n", r"different cases: \[\['A', 'a'\]\].*--ignore-case"),
+    ("path,label\na.png,1\na.png,2\n", r"a.png is labeled both '1' and '2'"),
+])
+def test_bad_labels_files_are_clear_errors(tmp_path, content, match):
+    path = tmp_path / "labels.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=match):
+        read_labels(path, ["a.png", "b.png"])
+
+
+def test_ignore_case_is_a_documented_normalisation(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("path,label\na.png,a\nb.png,A \n")
+    assert list(read_labels(path, ["a.png", "b.png"], ignore_case=True)) == ["a", "a"]
+
+
+def test_outputs_never_overwrite_without_force_and_are_written_whole(tmp_path):
+    target = tmp_path / "to_label.csv"
+    write_atomic(target, suggestions_csv(["a.png"]))
+    with pytest.raises(FileExistsError, match="--force"):
+        write_atomic(target, "other")
+    write_atomic(target, "replaced", force=True)
+    assert target.read_text() == "replaced"
+    assert [path.name for path in tmp_path.iterdir()] == ["to_label.csv"]  # no temporary file left behind
+
+
+# ------------------------------------------------------------------ the loop end to end
+@pytest.mark.slow
+def test_fit_suggest_label_predict_as_subprocesses(digit_folder, tmp_path):
+    folder, truth = digit_folder
+    fitted = skgmvae("fit", folder, "--out", "model.pt", *FAST_FIT, cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    assert "wrote model.pt" in fitted.stdout and (tmp_path / "model-clusters.png").is_file()
+
+    suggested = skgmvae("suggest", "model.pt", folder, "-n", "30", "--out", "to_label.csv", cwd=tmp_path)
+    assert suggested.returncode == 0, suggested.stderr
+    assert (tmp_path / "to_label.html").is_file()
+    with open(tmp_path / "to_label.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 30 and all(row["label"] == "" for row in rows)
+    # A person labels the suggested images (the truth stands in), leaving the last five blank.
+    with open(tmp_path / "labels.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["order", "path", "label"])
+        writer.writerows([row["order"], row["path"], truth[row["path"]] if i < 25 else ""]
+                         for i, row in enumerate(rows))
+
+    again = skgmvae("suggest", "model.pt", folder, "-n", "30", "--out", "to_label.csv", cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+    predicted = skgmvae("predict", "model.pt", folder, "--labels", "labels.csv", "--out", "predictions.csv",
+                        cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    assert "estimated accuracy" in predicted.stdout
+    with open(tmp_path / "predictions.csv", newline="") as handle:
+        predictions = list(csv.DictReader(handle))
+    assert len(predictions) == len(truth)
+    unlabeled = [row for row in predictions if not row["given"]]
+    accuracy = np.mean([row["label"] == truth[row["path"]] for row in unlabeled])
+    assert accuracy > 0.8, accuracy
+    assert sum(row["label_next"] == "yes" for row in predictions) == 30  # 5% of 600
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,label\nelsewhere.png,3\n")
+    failed = skgmvae("predict", "model.pt", folder, "--labels", bad, "--out", "bad-predictions.csv", cwd=tmp_path)
+    assert failed.returncode == 2 and "not images of the folder" in failed.stderr
+    assert not (tmp_path / "bad-predictions.csv").exists()
+
+
+def test_help_shows_examples():
+    shown = subprocess.run([sys.executable, "-m", "skgmvae", "suggest", "--help"], capture_output=True, text=True)
+    assert shown.returncode == 0 and "example:" in shown.stdout and "-n 100" in shown.stdout
+
+
+# ------------------------------------------------------------------ the page, in a real browser
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+def test_labeling_page_in_headless_chromium(tmp_path):
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install selenium)")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from skgmvae.labeling import labeling_page
+
+    paths = ["part0/digit0000.png", "part1/digit0001.png", "part2/digit0002.png"]
+    images = load_digits().data[:3] / 16.0
+    page = tmp_path / "to_label.html"
+    page.write_text(labeling_page(paths, images, 8, csv_name="to_label.csv"))
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run"):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    try:
+        driver.get(page.as_uri())
+        box = driver.find_element(By.ID, "label")
+        box.send_keys("0", Keys.ENTER)
+        box.send_keys(Keys.ENTER)  # the second image is left blank
+        box.send_keys(" 2 ", Keys.ENTER)
+        assert "3 of 3" in driver.find_element(By.ID, "position").text
+        driver.find_element(By.ID, "save").click()
+        saved = downloads / "to_label.csv"
+        for _ in range(100):
+            if saved.is_file() and saved.stat().st_size:
+                break
+            driver.implicitly_wait(0.1)
+            __import__("time").sleep(0.1)
+    finally:
+        driver.quit()
+    labels = read_labels(saved, paths)
+    assert list(labels) == ["0", -1, "2"]
+    assert Path(saved).read_text().splitlines()[0] == "order,path,label"
