@@ -50,11 +50,24 @@ def auto_epochs(value, name, n_samples, batch_size):
     return int(min(high, max(low, round(steps / steps_per_epoch))))
 
 
-def _fit_code_mixture(codes, k, seed):
-    """Means and variances of a diagonal GaussianMixture with ``k`` components fitted on latent codes."""
+def _fit_code_mixture(module, rows, k, seed, device):
+    """Means and variances of a diagonal GaussianMixture with ``k`` components fitted on latent codes.
+
+    Only the rows the mixture is fitted on (at most 20,000, drawn at random) are encoded.
+    """
     rng = np.random.RandomState(seed)
-    if len(codes) > _MAX_INIT_SAMPLES:
-        codes = codes[rng.choice(len(codes), _MAX_INIT_SAMPLES, replace=False)]
+    chosen = None
+    if len(rows) > _MAX_INIT_SAMPLES:
+        chosen = rng.choice(len(rows), _MAX_INIT_SAMPLES, replace=False)
+    if chosen is None:
+        sample = rows
+    elif isinstance(rows, torch.Tensor):
+        sample = rows[torch.as_tensor(chosen, device=rows.device)]
+    else:  # read an array (a memmap) in row order, then put the rows back in the drawn order
+        order = np.argsort(chosen)
+        sample = np.empty((len(chosen), rows.shape[1]), dtype=rows.dtype)
+        sample[order] = rows[chosen[order]]
+    codes = batched_apply(lambda batch: module.encoder(batch)[0], sample, device).double().cpu().numpy()
     if len(codes) < 2:  # GaussianMixture needs two samples; one code is its own mixture
         return codes.repeat(k, axis=0), np.ones((k, codes.shape[1]))
     mixture = GaussianMixture(n_components=k, covariance_type="diag", max_iter=100, reg_covar=1e-4,
@@ -114,8 +127,7 @@ def initialize(estimator, rows, generator, augmenter, seed, device, adapt_thread
             verbose=estimator.verbose, on_epoch_end=lambda model, is_last: {"threads": adapt_threads()},
         )
     module.eval()
-    codes = batched_apply(lambda batch: module.encoder(batch)[0], rows, device)
-    module.prior.set_components(*_fit_code_mixture(codes.double().cpu().numpy(), estimator.k, seed))
+    module.prior.set_components(*_fit_code_mixture(module, rows, estimator.k, seed, device))
     if interrupted:
         _warn_interrupted("pretraining", len(history),
                           "keeping the model of the last completed epoch: the mixture is fitted on its codes and "

@@ -5,8 +5,11 @@ import os
 import sys
 import time
 
+import threadpoolctl
 import torch
 
+# How long the load of the other processes is measured before a fit starts (/proc/stat ticks are 10 ms).
+_START_SAMPLE_SECONDS = 0.05
 DEVICE_HELP = "'auto', 'cpu', 'cuda', 'cuda:<index>', 'mps' or a torch.device"
 
 
@@ -110,6 +113,13 @@ class ThreadBudget:
         self._cores = available_cores()
         self._mark = self._read() if self.adaptive else None
 
+    def start(self):
+        """Measure the other processes' load for a moment and set the threads of the first epoch by it."""
+        if self.adaptive:
+            time.sleep(_START_SAMPLE_SECONDS)
+            self.adapt()
+        return torch.get_num_threads()
+
     @staticmethod
     def _read():
         import psutil
@@ -131,26 +141,41 @@ class ThreadBudget:
             wanted = int(min(self.threads, max(1, round(self._cores - others))))
             if wanted != torch.get_num_threads():
                 torch.set_num_threads(wanted)
+                # NumPy's BLAS (the mixture initialisation) follows, until the fit ends.
+                threadpoolctl.threadpool_limits(limits=wanted, user_api="blas")
             self._mark = mark
         return torch.get_num_threads()
 
 
 @contextlib.contextmanager
-def torch_threads(n_jobs):
+def torch_threads(n_jobs, *, adaptive=False):
     """Run the block with :func:`resolve_threads` torch threads, then restore the global setting.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        See :func:`resolve_threads`.
+    adaptive : bool, default=False
+        For a fit with ``n_jobs=None``: measure the other processes' load
+        first, limit NumPy's BLAS threads too, and let
+        :meth:`ThreadBudget.adapt` follow the load.
 
     Yields
     ------
     ThreadBudget
-        Its ``threads`` is the number at the start; its ``adapt()`` (active
-        for ``n_jobs=None``) lowers it while other processes take cores.
+        Its ``threads`` is the number at the start.
     """
     previous = torch.get_num_threads()
     wanted = resolve_threads(n_jobs)
     if wanted != previous:
         torch.set_num_threads(wanted)
+    budget = ThreadBudget(wanted, adaptive=adaptive and n_jobs is None)
+    blas_limits = threadpoolctl.threadpool_limits(limits=wanted, user_api="blas") if budget.adaptive else None
     try:
-        yield ThreadBudget(wanted, adaptive=n_jobs is None)
+        budget.start()
+        yield budget
     finally:
+        if blas_limits is not None:
+            blas_limits.restore_original_limits()
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)

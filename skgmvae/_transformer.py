@@ -292,7 +292,7 @@ class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
         )
         augmenter = RandomAffine(image_shape) if self.augment_ else None
         rows = training_rows(X, self.device_)
-        with torch_threads(self.n_jobs) as threads, torch.random.fork_rng(devices=self._rng_devices()):
+        with torch_threads(self.n_jobs, adaptive=True) as threads, torch.random.fork_rng(devices=self._rng_devices()):
             self.n_threads_ = threads.threads
             torch.manual_seed(seed)
             generator = torch.Generator(device=self.device_).manual_seed(seed)
@@ -304,8 +304,8 @@ class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
             if not self.interrupted_:
                 self.history_, self.interrupted_ = train(
                     self, self.module_, rows, generator, augmenter, seed, self.history_, threads.adapt)
-            self.component_usage_ = self._posterior(X).mean(axis=0)
-        self.component_usage_ /= self.component_usage_.sum()
+            resp_sums = self._map_batches(X, lambda module, batch: module(batch)[2].exp().sum(0, keepdim=True))
+        self.component_usage_ = resp_sums.sum(axis=0) / resp_sums.sum()
         self.n_components_used_ = effective_components(self.component_usage_)
         warn_if_collapsed(self.component_usage_, self.n_components_used_)
         self.n_epochs_ = len(self.history_)

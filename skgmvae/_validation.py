@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn.utils.validation import validate_data
 
+from .nn.inference import release_mapped_pages
+
 UNLABELED = -1
 # Rows checked at a time when an image array is validated in place (a memmap is never read whole).
 CHECK_CHUNK_ROWS = 65_536
@@ -45,6 +47,7 @@ def validate_images(estimator, X, *, reset):
             if not np.isfinite(chunk).all():
                 raise ValueError(f"Input X contains NaN or infinity in {rows}; remove or impute those values.")
             check_unit_interval(chunk, type(estimator).__name__, where=f" in {rows}")
+            release_mapped_pages(X)
     return X
 
 

@@ -5,10 +5,28 @@ Tensor; only one batch at a time is turned into a float tensor on the device,
 so an array larger than memory is read chunk by chunk.
 """
 
+import mmap
+
 import numpy as np
 import torch
 
 EVAL_BATCH_SIZE = 2048
+# Batches read from a memmap between two releases of its pages (see release_mapped_pages).
+RELEASE_EVERY = 256
+
+
+def release_mapped_pages(X):
+    """Drop the pages of a read memmap from this process's resident memory (they stay on disk).
+
+    Reading a memmap maps each page it touches into the process; without
+    this, a pass over a file larger than memory would keep all of it
+    resident. The pages are clean (only read), so the kernel drops them and
+    reads them again on the next access. A no-op for anything but a NumPy
+    memmap, and where ``madvise`` is not available.
+    """
+    mapping = getattr(X, "_mmap", None)
+    if mapping is not None and hasattr(mapping, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def to_float_tensor(rows, device, dtype=torch.float32):
@@ -58,8 +76,11 @@ def batched_apply(fn, X, device, batch_size=EVAL_BATCH_SIZE, dtype=torch.float32
     Tensor or tuple of Tensors of shape (n_samples, ...)
         On ``device``.
     """
-    outputs = [fn(to_float_tensor(X[start:start + batch_size], device, dtype))
-               for start in range(0, len(X), batch_size)]
+    outputs = []
+    for number, start in enumerate(range(0, len(X), batch_size), start=1):
+        outputs.append(fn(to_float_tensor(X[start:start + batch_size], device, dtype)))
+        if number % RELEASE_EVERY == 0:
+            release_mapped_pages(X)
     if not outputs:
         raise ValueError("batched_apply needs at least one row.")
     if isinstance(outputs[0], tuple):

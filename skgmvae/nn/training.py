@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .inference import to_float_tensor
+from .inference import RELEASE_EVERY, release_mapped_pages, to_float_tensor
 from .losses import autoencoder_loss
 
 
@@ -56,7 +56,9 @@ def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch, schedu
     device = next(model.parameters()).device
     totals, n_seen = {}, 0
     index_device = X.device if isinstance(X, torch.Tensor) else "cpu"
-    for index in _batches(len(X), batch_size, generator, index_device):
+    for number, index in enumerate(_batches(len(X), batch_size, generator, index_device), start=1):
+        if number % RELEASE_EVERY == 0:
+            release_mapped_pages(X)
         loss, terms = loss_fn(model, _gather(X, index, device), generator)
         if not torch.isfinite(loss):
             raise FloatingPointError(
