@@ -13,7 +13,7 @@ import torch
 from sklearn.mixture import GaussianMixture
 
 from .exceptions import ComponentCollapseWarning, TrainingInterrupted
-from .nn.inference import batched_apply, to_float_tensor
+from .nn.inference import batched_apply, read_rows, to_float_tensor
 from .nn.losses import gmvae_loss
 from .nn.modules import GMVAE
 from .nn.revival import revive_components
@@ -66,7 +66,7 @@ def _fit_code_mixture(module, rows, k, seed, device):
     else:  # read an array (a memmap) in row order, then put the rows back in the drawn order
         order = np.argsort(chosen)
         sample = np.empty((len(chosen), rows.shape[1]), dtype=rows.dtype)
-        sample[order] = rows[chosen[order]]
+        sample[order] = read_rows(rows, chosen[order])
     codes = batched_apply(lambda batch: module.encoder(batch)[0], sample, device).double().cpu().numpy()
     if len(codes) < 2:  # GaussianMixture needs two samples; one code is its own mixture
         return codes.repeat(k, axis=0), np.ones((k, codes.shape[1]))
@@ -171,7 +171,7 @@ def train(estimator, module, rows, generator, augmenter, seed, history, adapt_th
     usage_generator = torch.Generator(device=device).manual_seed(seed + 1)
     usage_rows = torch.randperm(len(rows), generator=usage_generator, device=device)[:_USAGE_SAMPLE]
     usage_index = usage_rows if isinstance(rows, torch.Tensor) else np.sort(usage_rows.cpu().numpy())
-    usage_sample = to_float_tensor(rows[usage_index], device)
+    usage_sample = to_float_tensor(read_rows(rows, usage_index), device)
 
     def on_epoch_end(model, is_last):
         min_usage = 0.0 if is_last else estimator.min_component_usage

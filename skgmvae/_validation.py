@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from .nn.inference import release_mapped_pages
+from .nn.inference import read_rows
 
 UNLABELED = -1
 # Rows checked at a time when an image array is validated in place (a memmap is never read whole).
@@ -42,12 +42,11 @@ def validate_images(estimator, X, *, reset):
         raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
     if X.dtype != np.uint8:
         for start in range(0, X.shape[0], CHECK_CHUNK_ROWS):
-            chunk = X[start:start + CHECK_CHUNK_ROWS]
+            chunk = read_rows(X, slice(start, start + CHECK_CHUNK_ROWS))
             rows = f"rows {start} to {start + len(chunk) - 1}"
             if not np.isfinite(chunk).all():
                 raise ValueError(f"Input X contains NaN or infinity in {rows}; remove or impute those values.")
             check_unit_interval(chunk, type(estimator).__name__, where=f" in {rows}")
-            release_mapped_pages(X)
     return X
 
 

@@ -6,27 +6,52 @@ so an array larger than memory is read chunk by chunk.
 """
 
 import mmap
+import os
 
 import numpy as np
 import torch
 
 EVAL_BATCH_SIZE = 2048
-# Batches read from a memmap between two releases of its pages (see release_mapped_pages).
-RELEASE_EVERY = 256
 
 
-def release_mapped_pages(X):
-    """Drop the pages of a read memmap from this process's resident memory (they stay on disk).
+def _file_backed(X):
+    """Whether ``X`` is a whole C-ordered 2-D memmap, whose rows can be read from its file directly."""
+    return (isinstance(X, np.memmap) and isinstance(X.base, mmap.mmap) and X.ndim == 2 and X.flags.c_contiguous
+            and bool(getattr(X, "filename", None)))
 
-    Reading a memmap maps each page it touches into the process; without
-    this, a pass over a file larger than memory would keep all of it
-    resident. The pages are clean (only read), so the kernel drops them and
-    reads them again on the next access. A no-op for anything but a NumPy
-    memmap, and where ``madvise`` is not available.
+
+def read_rows(X, rows):
+    """``X[rows]`` as an in-memory array; a memmap's rows are read from its file, leaving nothing mapped.
+
+    Reading through the mapping would map every page touched (and, through
+    the kernel's fault-around, its neighbours) into this process, so a pass
+    over a file larger than memory would show as resident memory; reading
+    the file with ``pread`` keeps the pages in the system's cache only.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    rows : slice or ndarray of int
+        A slice with step 1, or row indices (read fastest when sorted).
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_features)
     """
-    mapping = getattr(X, "_mmap", None)
-    if mapping is not None and hasattr(mapping, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        mapping.madvise(mmap.MADV_DONTNEED)
+    if not _file_backed(X):
+        return X[rows]
+    row_bytes = X.shape[1] * X.itemsize
+    with open(X.filename, "rb", buffering=0) as handle:
+        if isinstance(rows, slice):
+            start, stop, _ = rows.indices(len(X))
+            out = np.empty((max(0, stop - start), X.shape[1]), dtype=X.dtype)
+            if len(out):
+                os.preadv(handle.fileno(), [memoryview(out).cast("B")], X.offset + start * row_bytes)
+            return out
+        out = np.empty((len(rows), X.shape[1]), dtype=X.dtype)
+        for position, row in enumerate(rows):
+            os.preadv(handle.fileno(), [memoryview(out[position]).cast("B")], X.offset + int(row) * row_bytes)
+        return out
 
 
 def to_float_tensor(rows, device, dtype=torch.float32):
@@ -76,11 +101,8 @@ def batched_apply(fn, X, device, batch_size=EVAL_BATCH_SIZE, dtype=torch.float32
     Tensor or tuple of Tensors of shape (n_samples, ...)
         On ``device``.
     """
-    outputs = []
-    for number, start in enumerate(range(0, len(X), batch_size), start=1):
-        outputs.append(fn(to_float_tensor(X[start:start + batch_size], device, dtype)))
-        if number % RELEASE_EVERY == 0:
-            release_mapped_pages(X)
+    outputs = [fn(to_float_tensor(read_rows(X, slice(start, start + batch_size)), device, dtype))
+               for start in range(0, len(X), batch_size)]
     if not outputs:
         raise ValueError("batched_apply needs at least one row.")
     if isinstance(outputs[0], tuple):

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .inference import RELEASE_EVERY, release_mapped_pages, to_float_tensor
+from .inference import read_rows, to_float_tensor
 from .losses import autoencoder_loss
 
 
@@ -25,7 +25,7 @@ def _gather(X, index, device):
     """The rows ``index`` of ``X``: indexed on the device for a Tensor, read in row order from an array."""
     if isinstance(X, torch.Tensor):
         return to_float_tensor(X[index], device)
-    return to_float_tensor(X[np.sort(index.cpu().numpy())], device)
+    return to_float_tensor(read_rows(X, np.sort(index.cpu().numpy())), device)
 
 
 def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch, scheduler=None):
@@ -56,9 +56,7 @@ def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch, schedu
     device = next(model.parameters()).device
     totals, n_seen = {}, 0
     index_device = X.device if isinstance(X, torch.Tensor) else "cpu"
-    for number, index in enumerate(_batches(len(X), batch_size, generator, index_device), start=1):
-        if number % RELEASE_EVERY == 0:
-            release_mapped_pages(X)
+    for index in _batches(len(X), batch_size, generator, index_device):
         loss, terms = loss_fn(model, _gather(X, index, device), generator)
         if not torch.isfinite(loss):
             raise FloatingPointError(

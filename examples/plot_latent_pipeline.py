@@ -1,0 +1,67 @@
+"""
+==============================================================
+Latent features: soft decoding while labels are scarce, then kNN
+==============================================================
+
+``GMVAETransformer(output="latent")`` gives the mean of q(z|x), the code the GMVAE learned for each
+image, instead of the posterior over its clusters. Any scikit-learn classifier can follow it in a
+Pipeline. Soft decoding reads only *which clusters* an image belongs to; a classifier on the codes also
+sees *where in a cluster* it lies, which pays once there are enough labels to learn from. This example
+fits the GMVAE once and compares both routes on the same random labels as they grow.
+"""
+
+# %%
+# One GMVAE, two outputs
+# ----------------------
+# ``output`` only changes what :meth:`~skgmvae.GMVAETransformer.transform` returns, so one fitted
+# model serves both (in a Pipeline with ``memory``, GridSearchCV can choose between them without
+# refitting the GMVAE).
+from skgmvae import GMVAETransformer
+from skgmvae.datasets import load_digits_dataset
+
+digits = load_digits_dataset()
+X, y = digits.X_train, digits.y_train
+gmvae = GMVAETransformer(k=100, random_state=0).fit(X)
+posterior = gmvae.transform(X)
+codes = gmvae.set_params(output="latent").transform(X)
+print("posterior:", posterior.shape, " latent means:", codes.shape)
+print("latent feature names:", list(gmvae.get_feature_names_out()[:3]), "...")
+
+# %%
+# The same random labels for every method
+# ---------------------------------------
+# The latent codes are standardised, then go to kNN (labeled rows only) or to LabelSpreading (which
+# also uses the unlabeled codes).
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import StandardScaler
+from sklearn.semi_supervised import LabelSpreading
+
+from skgmvae import ClusterLabelDecoder, LabeledOnlyClassifier
+from skgmvae.evaluation import format_table, label_efficiency, summarize
+
+codes = StandardScaler().fit_transform(codes)
+methods = {
+    "GMVAE soft (q(c|x))": (ClusterLabelDecoder(mode="soft"), "posterior"),
+    "latent + kNN(5)": (LabeledOnlyClassifier(KNeighborsClassifier(5)), "latent"),
+    "latent + LabelSpreading": (LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100), "latent"),
+}
+features = {"posterior": posterior, "latent": codes}
+records = label_efficiency(features, y, methods, [10, 30, 100, 300, 1000], n_seeds=5)
+summary = summarize(records)
+print(format_table(summary))
+
+# %%
+# What the curves show
+# --------------------
+# On digits soft decoding and the latent pipelines are within a few points of each other at every
+# count; which one leads, and from how many labels, depends on the data set. On the benchmark's letters
+# and clothes (see the benchmark page) the latent pipelines overtake soft decoding once labels number in
+# the thousands, which is the regime they are recommended for.
+import matplotlib.pyplot as plt
+
+from skgmvae.plotting import plot_label_efficiency
+
+fig, ax = plt.subplots(figsize=(7, 4.5))
+plot_label_efficiency(summary, ax=ax, title="Digits: soft decoding against classifiers on the latent codes")
+fig.tight_layout()
+plt.show()
