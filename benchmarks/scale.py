@@ -183,9 +183,9 @@ def run_search(args):
     from skgmvae.evaluation import draw_labeled_rows
 
     data = load_dataset(args.dataset, args.data_dir)
-    X, y = data["X_pool"], data["y_pool"].astype(object)
+    X, y = data["X_pool"], data["y_pool"]
     labeled = draw_labeled_rows(len(y), args.labels, seed=0)
-    y_semi = np.full(len(y), -1, dtype=object)
+    y_semi = np.full(len(y), -1, dtype=y.dtype)
     y_semi[labeled] = y[labeled]
     params = {"random_state": 0, "device": "cpu"}
     if args.max_epochs:

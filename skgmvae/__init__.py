@@ -9,6 +9,7 @@ classifiers be compared on the same partly labeled data.
 from ._active import suggest_labels
 from ._decoder import ClusterLabelDecoder
 from ._labeled import LabeledOnlyClassifier, labeled_accuracy_score, labeled_accuracy_scorer
+from ._persistence import read_metadata as read_model_metadata
 from ._transformer import GMVAETransformer
 from .exceptions import ComponentCollapseWarning, TrainingInterrupted
 
@@ -23,5 +24,6 @@ __all__ = [
     "__version__",
     "labeled_accuracy_score",
     "labeled_accuracy_scorer",
+    "read_model_metadata",
     "suggest_labels",
 ]

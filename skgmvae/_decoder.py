@@ -99,6 +99,9 @@ class ClusterLabelDecoder(LabeledAccuracyMixin, ClassifierMixin, BaseEstimator):
         mask = labeled_mask(y)
         check_has_labels(mask, type(self).__name__)
         Q_labeled, y_labeled = Q[mask], y[mask]
+        if y_labeled.dtype == object:
+            # An object array (e.g. ints mixed with the -1 marker) loses its type; let NumPy find it again.
+            y_labeled = np.asarray(y_labeled.tolist())
         with warnings.catch_warnings():
             # Few labels per class is what this decoder is for; sklearn's hint that such
             # targets "could represent a regression problem" would only mislead here.

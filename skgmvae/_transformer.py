@@ -19,15 +19,14 @@ from ._fitting import (
     training_rows,
     warn_if_collapsed,
 )
-from ._generative import GenerativeModelMixin
+from ._inference import GMVAEInferenceMixin
 from ._persistence import load_transformer, save_transformer
 from ._runtime import resolve_device, torch_threads
 from ._validation import validate_images
 from .nn.augment import RandomAffine
-from .nn.inference import batched_apply
 
 
-class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
+class GMVAETransformer(GMVAEInferenceMixin, TransformerMixin, BaseEstimator):
     """Gaussian-mixture variational autoencoder that maps images to q(c|x) (or to latent codes).
 
     Fitting is unsupervised: ``y`` is accepted and ignored, so the transformer
@@ -331,34 +330,6 @@ class GMVAETransformer(GenerativeModelMixin, TransformerMixin, BaseEstimator):
         self.n_threads_ = None
 
     # ------------------------------------------------------------- inference
-    def _inference_module(self):
-        """The module to run inference with, its device and its floating type.
-
-        On the CPU, a float64 copy: each row's output then no longer depends
-        on the rows it shares a batch with (float32 rounding, amplified by
-        the log-densities, moved q(c|x) by up to 1e-4). On a GPU, the float32
-        module itself. A CUDA model unpickled where there is no GPU runs on
-        the CPU.
-        """
-        device = self.device_ if self.device_.type != "cuda" or torch.cuda.is_available() else torch.device("cpu")
-        if device.type == "cpu":
-            return copy.deepcopy(self.module_).to(device).double().eval(), device, torch.float64
-        return self.module_.to(device).eval(), device, torch.float32
-
-    def _map_batches(self, X, fn):
-        """``fn(module, batch)`` over batches of validated ``X``, as a float64 ndarray."""
-        module, device, dtype = self._inference_module()
-        with torch_threads(self.n_jobs):
-            return batched_apply(lambda batch: fn(module, batch), X, device, dtype=dtype).double().cpu().numpy()
-
-    def _encode(self, X, fn):
-        """``fn(mean, log_var, log_resp)`` over batches of validated ``X``, as a float64 ndarray."""
-        return self._map_batches(X, lambda module, batch: fn(*module(batch)))
-
-    def _posterior(self, X):
-        resp = np.exp(self._encode(X, lambda mean, log_var, log_resp: log_resp))
-        return resp / resp.sum(axis=1, keepdims=True)
-
     def transform(self, X):
         """q(c|x), the latent means, or both, as ``output`` says.
 

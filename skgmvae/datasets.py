@@ -326,23 +326,7 @@ def load_image_folder(folder, *, side=28, invert="auto", on_error="raise", memma
         raise ValueError(f"invert must be True, False or 'auto', got {invert!r}.")
     folder = Path(folder)
     files = list_image_files(folder)
-    rows, paths, skipped = [], [], []
-    raw = None if memmap_path is None else open(memmap_path, "wb")  # noqa: SIM115 (closed below)
-    try:
-        for path in files:
-            try:
-                rows.append(_read_grey(path, side))
-                paths.append(path.relative_to(folder).as_posix())
-            except Exception as error:  # Pillow raises several types for broken files
-                skipped.append((path.relative_to(folder).as_posix(), f"{type(error).__name__}: {error}"))
-            if raw is not None and len(rows) >= chunk_size:
-                raw.write(np.stack(rows).tobytes())
-                rows = []
-        if raw is not None and rows:
-            raw.write(np.stack(rows).tobytes())
-    finally:
-        if raw is not None:
-            raw.close()
+    rows, paths, skipped = _read_images(folder, files, side, memmap_path, chunk_size)
     if skipped and on_error == "raise":
         listing = "\n".join(f"  {path}: {reason}" for path, reason in skipped[:20])
         more = f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ""
@@ -365,6 +349,29 @@ def load_image_folder(folder, *, side=28, invert="auto", on_error="raise", memma
         if inverted:
             X = 1.0 - X
     return Bunch(X=X, paths=paths, skipped=skipped, side=side, inverted=bool(inverted))
+
+
+def _read_images(folder, files, side, memmap_path, chunk_size):
+    """Rows of the readable files (or, with ``memmap_path``, none: they are appended to that file)."""
+    rows, paths, skipped = [], [], []
+    raw = None if memmap_path is None else open(memmap_path, "wb")  # noqa: SIM115 (closed below)
+    try:
+        for path in files:
+            try:
+                rows.append(_read_grey(path, side))
+                paths.append(path.relative_to(folder).as_posix())
+            except Exception as error:  # Pillow raises several types for broken files
+                skipped.append((path.relative_to(folder).as_posix(), f"{type(error).__name__}: {error}"))
+            if raw is not None and len(rows) >= chunk_size:
+                raw.write(np.stack(rows).tobytes())
+                rows = []
+        if raw is not None and rows:
+            raw.write(np.stack(rows).tobytes())
+            rows = []
+    finally:
+        if raw is not None:
+            raw.close()
+    return rows, paths, skipped
 
 
 def _should_invert(X, sample=2048):

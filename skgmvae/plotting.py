@@ -30,7 +30,9 @@ def plot_label_efficiency(summary, ax=None, split="rest", title=None):
         counts = [r["n_labels"] for r in points]
         mean = 100 * np.array([r["mean"] for r in points])
         half_width = 100 * np.array([r["ci"] for r in points])
-        (line,) = ax.plot(counts, mean, marker="o", label=method)
+        ours = method.startswith("GMVAE")  # drawn thicker and on top, so that no other line hides them
+        (line,) = ax.plot(counts, mean, marker="o", label=method, linewidth=2.5 if ours else 1.5,
+                          zorder=3 if ours else 2)
         low, high = np.clip(mean - half_width, 0, 100), np.clip(mean + half_width, 0, 100)
         ax.fill_between(counts, low, high, color=line.get_color(), alpha=0.2)
     ax.set_xscale("log")

@@ -30,18 +30,24 @@ pytestmark = pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarnin
 
 
 # ------------------------------------------------------------------ faults during training
-def test_keyboard_interrupt_keeps_last_completed_epoch(digits, monkeypatch, small_gmvae):
-    X, _ = digits
+def interrupt_epoch(monkeypatch, number):
+    """Make the ``number``-th epoch of the next fit (pretraining included) raise KeyboardInterrupt."""
     calls = {"n": 0}
     original = training.run_epoch
 
-    def interrupted_run_epoch(loss_fn, model, *args):
+    def interrupted_run_epoch(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 1 + 3 + 1:  # 1 pretraining epoch, 3 GMVAE epochs, then Ctrl-C
+        if calls["n"] == number:
             raise KeyboardInterrupt
-        return original(loss_fn, model, *args)
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(training, "run_epoch", interrupted_run_epoch)
+    return calls
+
+
+def test_keyboard_interrupt_keeps_last_completed_epoch(digits, monkeypatch, small_gmvae):
+    X, _ = digits
+    interrupt_epoch(monkeypatch, 1 + 3 + 1)  # 1 pretraining epoch, 3 GMVAE epochs, then Ctrl-C
     with pytest.warns(TrainingInterrupted, match="last completed epoch"):
         gmvae = small_gmvae(max_epochs=10, pretrain_epochs=1).fit(X)
     assert gmvae.interrupted_ and gmvae.n_epochs_ == 3
@@ -51,16 +57,7 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(digits, monkeypatch, smal
 
 def test_keyboard_interrupt_in_pretraining_stops_the_whole_fit(digits, monkeypatch, small_gmvae):
     X, _ = digits
-    calls = {"n": 0}
-    original = training.run_epoch
-
-    def interrupted_run_epoch(loss_fn, model, *args):
-        calls["n"] += 1
-        if calls["n"] == 3:  # 2 pretraining epochs, then Ctrl-C
-            raise KeyboardInterrupt
-        return original(loss_fn, model, *args)
-
-    monkeypatch.setattr(training, "run_epoch", interrupted_run_epoch)
+    calls = interrupt_epoch(monkeypatch, 3)  # 2 pretraining epochs, then Ctrl-C
     mixture_fits = []
     original_mixture = fitting._fit_code_mixture
     monkeypatch.setattr(fitting, "_fit_code_mixture", lambda *args: mixture_fits.append(1) or original_mixture(*args))
@@ -136,7 +133,7 @@ def test_bit_identical_across_processes(digits):
         "import numpy as np, torch; torch.set_num_threads(2);"
         "from skgmvae import GMVAETransformer; from skgmvae.datasets import load_digits_dataset;"
         "X = load_digits_dataset().X_train;"
-        "Q = GMVAETransformer(k=5, hidden_sizes=(32,), max_epochs=2, pretrain_epochs=1, random_state=3,"
+        "Q = GMVAETransformer(k=5, hidden_sizes=(32,), max_epochs=2, pretrain_epochs=1, random_state=3, n_jobs=2,"
         " device='cpu').fit(X).transform(X[:100]);"
         "print(Q.tobytes().hex())"
     )

@@ -1,5 +1,6 @@
-"""What the fitted generative model gives besides the transform: component densities, ELBO and samples."""
+"""Inference with a fitted GMVAE: batches through the module, q(c|x), component densities, the ELBO, samples."""
 
+import copy
 from numbers import Integral
 
 import numpy as np
@@ -7,17 +8,48 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._runtime import torch_threads
+from .nn.inference import batched_apply
 from .nn.losses import elbo_terms
 
 _ELBO_DRAWS = 4
 
 
-class GenerativeModelMixin:
-    """Methods of :class:`GMVAETransformer` that read the generative model p(c) p(z|c) p(x|z).
+class GMVAEInferenceMixin:
+    """The methods of :class:`GMVAETransformer` that only read its fitted module.
 
-    The host class provides ``k``, ``latent_dim``, ``_validate_X``, ``_encode``,
-    ``_map_batches`` and ``_inference_module``.
+    The host class provides ``module_``, ``device_``, ``n_jobs``, ``k``,
+    ``latent_dim`` and ``_validate_X``.
     """
+
+    def _inference_module(self):
+        """The module to run inference with, its device and its floating type.
+
+        On the CPU, a float64 copy: each row's output then no longer depends
+        on the rows it shares a batch with (float32 rounding, amplified by
+        the log-densities, moved q(c|x) by up to 1e-4). On a GPU, the float32
+        module itself. A CUDA model unpickled where there is no GPU runs on
+        the CPU.
+        """
+        device = self.device_ if self.device_.type != "cuda" or torch.cuda.is_available() else torch.device("cpu")
+        if device.type == "cpu":
+            return copy.deepcopy(self.module_).to(device).double().eval(), device, torch.float64
+        return self.module_.to(device).eval(), device, torch.float32
+
+    def _map_batches(self, X, fn):
+        """``fn(module, batch)`` over batches of validated ``X``, as a float64 ndarray."""
+        module, device, dtype = self._inference_module()
+        with torch_threads(self.n_jobs):
+            return batched_apply(lambda batch: fn(module, batch), X, device, dtype=dtype).double().cpu().numpy()
+
+    def _encode(self, X, fn):
+        """``fn(mean, log_var, log_resp)`` over batches of validated ``X``, as a float64 ndarray."""
+        return self._map_batches(X, lambda module, batch: fn(*module(batch)))
+
+    def _posterior(self, X):
+        resp = np.exp(self._encode(X, lambda mean, log_var, log_resp: log_resp))
+        return resp / resp.sum(axis=1, keepdims=True)
+
 
     def component_log_density(self, X):
         """How typical each sample's code is of each component: E_q(z|x)[log p(z|c)].
