@@ -184,7 +184,9 @@ def run_search(args):
 
     data = load_dataset(args.dataset, args.data_dir)
     X, y = data["X_pool"], data["y_pool"]
-    labeled = draw_labeled_rows(len(y), args.labels, seed=0)
+    # Not seed 0: RandomState(0) draws the same permutation as KFold(shuffle=True, random_state=0), which
+    # would put every labeled row in one test fold.
+    labeled = draw_labeled_rows(len(y), args.labels, seed=1)
     y_semi = np.full(len(y), -1, dtype=y.dtype)
     y_semi[labeled] = y[labeled]
     params = {"random_state": 0, "device": "cpu"}
