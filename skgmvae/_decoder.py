@@ -1,6 +1,7 @@
 """ClusterLabelDecoder: names the GMVAE's components with the labels of a few rows."""
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -99,9 +100,9 @@ class ClusterLabelDecoder(LabeledAccuracyMixin, ClassifierMixin, BaseEstimator):
         mask = labeled_mask(y)
         check_has_labels(mask, type(self).__name__)
         Q_labeled, y_labeled = Q[mask], y[mask]
-        if y_labeled.dtype == object:
-            # An object array (e.g. ints mixed with the -1 marker) loses its type; let NumPy find it again.
-            y_labeled = np.asarray(y_labeled.tolist())
+        if y_labeled.dtype == object and all(isinstance(label, Integral) for label in y_labeled):
+            # Integer labels in an object array (e.g. beside the -1 marker) read as "unknown" targets.
+            y_labeled = y_labeled.astype(np.int64)
         with warnings.catch_warnings():
             # Few labels per class is what this decoder is for; sklearn's hint that such
             # targets "could represent a regression problem" would only mislead here.

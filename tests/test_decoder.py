@@ -145,3 +145,10 @@ def test_predict_is_the_argmax_of_predict_proba_and_decision_function(seed, n_ro
     predicted = decoder.predict(Q_new)
     np.testing.assert_array_equal(predicted, decoder.classes_[decoder.predict_proba(Q_new).argmax(axis=1)])
     np.testing.assert_array_equal(predicted, decoder.classes_[decoder.decision_function(Q_new).argmax(axis=1)])
+
+
+def test_integer_labels_in_an_object_array_beside_the_marker():
+    y_object = np.array([0, 0, 1, 1, -1], dtype=object)
+    Q_five = np.vstack([Q, [[0.2, 0.3, 0.5]]])
+    decoder = ClusterLabelDecoder().fit(Q_five, y_object)
+    assert list(decoder.classes_) == [0, 1]
