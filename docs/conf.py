@@ -41,13 +41,14 @@ suppress_warnings = ["config.cache"]
 html_theme = "pydata_sphinx_theme"
 html_title = "skgmvae"
 html_theme_options = {"navigation_with_keys": False, "show_prev_next": False}
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["skgmvae.css"]  # wide tables scroll instead of being clipped
 templates_path = ["_templates"]
 
 # MathJax from a local copy when one was installed (the CI build has no network for the CDN):
 # `npm install mathjax@3` and copy node_modules/mathjax/es5 to docs/_mathjax/es5 (git-ignored).
 if (Path(__file__).parent / "_mathjax" / "es5" / "tex-chtml.js").is_file():
-    html_static_path = ["_mathjax"]
+    html_static_path = ["_static", "_mathjax"]
     mathjax_path = "es5/tex-chtml.js"
 
 sphinx_gallery_conf = {

@@ -27,8 +27,7 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
     q(c|x)), largest first. In the first round each component contributes its
     most representative member: among the images whose most probable
     component it is, the one whose code is most typical of it (highest
-    E_q(z|x)[log p(z|c)]). With a budget of K labels every component is thus
-    named once, the ideal case the GMVAE article describes. With a budget
+    E_q(z|x)[log p(z|c)]); K labels name every component once. With a budget
     smaller than the number of components, the components are first grouped
     into ``n_labels`` groups of neighbours (k-means on their means in the
     latent space, weighted by mass) and only the largest component of each
@@ -46,10 +45,8 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
     Parameters
     ----------
     transformer : fitted GMVAETransformer
-        Anything with ``component_log_density`` and ``component_means_``.
     X : array-like of shape (n_samples, n_features)
-        The unlabeled pool to choose from (a memmap or uint8 images too: it
-        is read batch by batch).
+        The unlabeled pool to choose from (a memmap too: read by batches).
     n_labels : int
         How many images to suggest, at most ``n_samples``.
     strategy : {'representative', 'uncertain'}, default='representative'
@@ -69,11 +66,7 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
 
     assigned = resp.argmax(axis=1)
     order = np.argsort(-resp.sum(axis=0), kind="stable")
-    # Members of each component, most representative first.
-    queues = []
-    for component in order:
-        members = np.flatnonzero(assigned == component)
-        queues.append(list(members[np.argsort(-log_density[members, component], kind="stable")]))
+    queues = _members_most_representative_first(assigned, log_density, order)
 
     mass = resp.sum(axis=0)[order]
     nonempty = [position for position, queue in enumerate(queues) if queue]
@@ -81,20 +74,30 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
         nonempty = _one_component_per_group(transformer, order, mass, nonempty, n_labels)
     chosen = [queues[position].pop(0) for position in nonempty[:n_labels]]
     if strategy == "uncertain":
-        entropy = -(resp * np.log(np.clip(resp, 1e-300, None))).sum(axis=1)
-        taken = np.zeros(n_samples, dtype=bool)
-        taken[chosen] = True
-        for index in np.argsort(-entropy, kind="stable"):
-            if len(chosen) == n_labels:
-                break
-            if not taken[index]:
-                chosen.append(index)
-        return np.asarray(chosen, dtype=int)
+        return _add_most_uncertain(chosen, resp, n_labels)
     while len(chosen) < n_labels:
         for queue in queues:
             if queue and len(chosen) < n_labels:
                 chosen.append(queue.pop(0))
     return np.asarray(chosen, dtype=int)
+
+
+def _add_most_uncertain(chosen, resp, n_labels):
+    """``chosen`` followed by the other images of highest posterior entropy, ``n_labels`` in all."""
+    entropy = -(resp * np.log(np.clip(resp, 1e-300, None))).sum(axis=1)
+    taken = np.zeros(len(resp), dtype=bool)
+    taken[chosen] = True
+    extra = [index for index in np.argsort(-entropy, kind="stable") if not taken[index]]
+    return np.asarray(list(chosen) + extra[:n_labels - len(chosen)], dtype=int)
+
+
+def _members_most_representative_first(assigned, log_density, order):
+    """For each component in ``order``, the images assigned to it, most typical (highest density) first."""
+    queues = []
+    for component in order:
+        members = np.flatnonzero(assigned == component)
+        queues.append(list(members[np.argsort(-log_density[members, component], kind="stable")]))
+    return queues
 
 
 def _one_component_per_group(transformer, order, mass, positions, n_groups):

@@ -1,11 +1,14 @@
 """The file format of a fitted GMVAETransformer: versioned, read back with ``torch.load(weights_only=True)``."""
 
+import copy
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._fitting import effective_components
+from ._runtime import resolve_device
 from .nn.modules import GMVAE
 
 FORMAT = "skgmvae.GMVAETransformer"
@@ -108,3 +111,69 @@ def read_metadata(path):
     dict
     """
     return dict(_read_payload(path).get("metadata", {}))
+
+
+class GMVAEPersistenceMixin:
+    """Saving, loading and pickling of :class:`GMVAETransformer` (the module goes to the CPU)."""
+
+    def save(self, path, *, metadata=None):
+        """Write the parameters and trained weights to ``path`` in a format that loads safely.
+
+        The file holds only tensors, numbers, strings and lists, so :meth:`load`
+        reads it with ``torch.load(weights_only=True)``: no code runs on load.
+
+        Parameters
+        ----------
+        path : str or path-like
+        metadata : dict, optional
+            Strings and numbers kept with the model (e.g. how the images
+            were read), returned by ``skgmvae.read_model_metadata(path)``.
+        """
+        save_transformer(self, path, metadata)
+
+    @classmethod
+    def load(cls, path, *, device="auto"):
+        """Load a transformer written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : str, default='auto'
+            Device for inference; 'auto' picks CUDA when present.
+
+        Returns
+        -------
+        GMVAETransformer
+            Fitted, with the saved parameters and weights.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved GMVAETransformer, is corrupt, or comes from
+            an incompatible version of skgmvae.
+        """
+        return load_transformer(cls, path, device)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "module_" in state:
+            # Stored on the CPU so that a model fitted on a GPU unpickles anywhere.
+            state["module_"] = copy.deepcopy(self.module_).to("cpu")
+        return state
+
+    def _set_fitted_state(self, *, module, n_features_in, feature_names_in, history, pretrain_history,
+                          component_usage, augment):
+        """Restore the fitted attributes (used by :meth:`load`)."""
+        self.device_ = resolve_device(self.device)
+        self.module_ = module.to(self.device_)
+        self.n_features_in_ = n_features_in
+        if feature_names_in is not None:
+            self.feature_names_in_ = np.asarray(feature_names_in, dtype=object)
+        self.history_, self.pretrain_history_ = history, pretrain_history
+        self.n_epochs_ = len(history)
+        self.component_usage_ = component_usage
+        self.n_components_used_ = effective_components(component_usage)
+        self.augment_ = augment
+        self.interrupted_ = False
+        self.n_threads_ = None
+

@@ -1,6 +1,5 @@
 """GMVAETransformer: a Gaussian-mixture VAE as an unsupervised scikit-learn transformer."""
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,13 +19,13 @@ from ._fitting import (
     warn_if_collapsed,
 )
 from ._inference import GMVAEInferenceMixin
-from ._persistence import load_transformer, save_transformer
+from ._persistence import GMVAEPersistenceMixin
 from ._runtime import resolve_device, torch_threads
 from ._validation import validate_images
 from .nn.augment import RandomAffine
 
 
-class GMVAETransformer(GMVAEInferenceMixin, TransformerMixin, BaseEstimator):
+class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMixin, BaseEstimator):
     """Gaussian-mixture variational autoencoder that maps images to q(c|x) (or to latent codes).
 
     Fitting is unsupervised: ``y`` is accepted and ignored, so the transformer
@@ -313,22 +312,6 @@ class GMVAETransformer(GMVAEInferenceMixin, TransformerMixin, BaseEstimator):
     def _rng_devices(self):
         return [] if self.device_.type == "cpu" else [self.device_]
 
-    def _set_fitted_state(self, *, module, n_features_in, feature_names_in, history, pretrain_history,
-                          component_usage, augment):
-        """Restore the fitted attributes (used by :meth:`load`)."""
-        self.device_ = resolve_device(self.device)
-        self.module_ = module.to(self.device_)
-        self.n_features_in_ = n_features_in
-        if feature_names_in is not None:
-            self.feature_names_in_ = np.asarray(feature_names_in, dtype=object)
-        self.history_, self.pretrain_history_ = history, pretrain_history
-        self.n_epochs_ = len(history)
-        self.component_usage_ = component_usage
-        self.n_components_used_ = effective_components(component_usage)
-        self.augment_ = augment
-        self.interrupted_ = False
-        self.n_threads_ = None
-
     # ------------------------------------------------------------- inference
     def transform(self, X):
         """q(c|x), the latent means, or both, as ``output`` says.
@@ -383,52 +366,6 @@ class GMVAETransformer(GMVAEInferenceMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return self._posterior(self._validate_X(X, reset=False)).argmax(axis=1)
-
-    # ----------------------------------------------------------- persistence
-    def save(self, path, *, metadata=None):
-        """Write the parameters and trained weights to ``path`` in a format that loads safely.
-
-        The file holds only tensors, numbers, strings and lists, so :meth:`load`
-        reads it with ``torch.load(weights_only=True)``: no code runs on load.
-
-        Parameters
-        ----------
-        path : str or path-like
-        metadata : dict, optional
-            Strings and numbers kept with the model (e.g. how the images
-            were read), returned by ``skgmvae.read_model_metadata(path)``.
-        """
-        save_transformer(self, path, metadata)
-
-    @classmethod
-    def load(cls, path, *, device="auto"):
-        """Load a transformer written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-        device : str, default='auto'
-            Device for inference; 'auto' picks CUDA when present.
-
-        Returns
-        -------
-        GMVAETransformer
-            Fitted, with the saved parameters and weights.
-
-        Raises
-        ------
-        ValueError
-            If the file is not a saved GMVAETransformer, is corrupt, or comes from
-            an incompatible version of skgmvae.
-        """
-        return load_transformer(cls, path, device)
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        if "module_" in state:
-            # Stored on the CPU so that a model fitted on a GPU unpickles anywhere.
-            state["module_"] = copy.deepcopy(self.module_).to("cpu")
-        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

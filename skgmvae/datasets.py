@@ -286,11 +286,10 @@ def _read_grey(path, side):
 def load_image_folder(folder, *, side=28, invert="auto", on_error="raise", memmap_path=None, chunk_size=4096):
     """Read a folder of image files into rows, one image per row, for :class:`~skgmvae.GMVAETransformer`.
 
-    Each image is decoded by Pillow, turned to grey levels and resized to
-    ``side`` x ``side``. The GMVAE's likelihood expects dark background and
-    bright strokes (as in MNIST); scans and drawings usually have the
-    opposite, so ``invert='auto'`` inverts every image when the median image
-    of the folder is mostly bright.
+    Pillow decodes each image, turns it to grey levels and resizes it to
+    ``side`` x ``side``. The likelihood expects bright strokes on a dark
+    background (MNIST); ``invert='auto'`` inverts every image when the median
+    image of the folder is mostly bright, as scans and drawings are.
 
     Parameters
     ----------
@@ -316,9 +315,8 @@ def load_image_folder(folder, *, side=28, invert="auto", on_error="raise", memma
     Bunch
         ``X``: ndarray of shape (n_images, side * side), float32 in [0, 1]
         (or the uint8 memmap); ``paths``: list of str, each file's path
-        relative to ``folder`` with '/' separators, in the order of the rows;
-        ``skipped``: list of (path, reason) of the files left out;
-        ``side`` and ``inverted``: how the images were read.
+        relative to ``folder`` with '/' separators, in row order; ``skipped``:
+        (path, reason) of the files left out; ``side``, ``inverted``.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
@@ -328,10 +326,7 @@ def load_image_folder(folder, *, side=28, invert="auto", on_error="raise", memma
     files = list_image_files(folder)
     rows, paths, skipped = _read_images(folder, files, side, memmap_path, chunk_size)
     if skipped and on_error == "raise":
-        listing = "\n".join(f"  {path}: {reason}" for path, reason in skipped[:20])
-        more = f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ""
-        raise ValueError(f"{len(skipped)} of {len(files)} files below {folder} could not be read as images:\n"
-                         f"{listing}{more}\nFix or remove them, or pass on_error='skip' to leave them out.")
+        raise _unreadable_error(folder, skipped, len(files))
     if not paths:
         raise ValueError(f"None of the {len(files)} image files below {folder} could be read.")
     if memmap_path is not None:
@@ -339,16 +334,21 @@ def load_image_folder(folder, *, side=28, invert="auto", on_error="raise", memma
     else:
         X = np.stack(rows)
     inverted = _should_invert(X) if invert == "auto" else invert
-    if memmap_path is not None:
-        if inverted:
-            for start in range(0, len(X), chunk_size):
-                X[start:start + chunk_size] = 255 - X[start:start + chunk_size]
-            X.flush()
-    else:
-        X = (X.astype(np.float32) / 255.0)
-        if inverted:
-            X = 1.0 - X
+    if memmap_path is None:
+        X = X.astype(np.float32) / 255.0
+        X = 1.0 - X if inverted else X
+    elif inverted:
+        for start in range(0, len(X), chunk_size):
+            X[start:start + chunk_size] = 255 - X[start:start + chunk_size]
+        X.flush()
     return Bunch(X=X, paths=paths, skipped=skipped, side=side, inverted=bool(inverted))
+
+
+def _unreadable_error(folder, skipped, n_files, shown=20):
+    listing = "\n".join(f"  {path}: {reason}" for path, reason in skipped[:shown])
+    more = f"\n  ... and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    return ValueError(f"{len(skipped)} of {n_files} files below {folder} could not be read as images:\n"
+                      f"{listing}{more}\nFix or remove them, or pass on_error='skip' to leave them out.")
 
 
 def _read_images(folder, files, side, memmap_path, chunk_size):

@@ -84,21 +84,29 @@ def label_efficiency(features, y, methods, label_counts, *, n_seeds=5, test_feat
         y_semi = np.full(n_pool, UNLABELED, dtype=object if y.dtype.kind in "OUS" else y.dtype)
         y_semi[labeled] = y[labeled]
         for name, (estimator, feature_name) in methods.items():
-            model = clone(estimator)
-            if "random_state" in model.get_params():
-                model.set_params(random_state=random_state + seed)
-            # LabelSpreading divides by zero for rows that no label reaches through the knn graph
-            # (graph components without a labeled row); it then predicts its first class there.
-            with np.errstate(invalid="ignore", divide="ignore"):
-                model.fit(features[feature_name], y_semi)
-                pred = model.predict(features[feature_name][rest])
             base = {"method": name, "n_labels": n_labels, "seed": seed}
-            records.append({**base, "split": "rest", "accuracy": float(np.mean(pred == y[rest]))})
+            model = _fit_one(estimator, features[feature_name], y_semi, random_state + seed)
+            records.append({**base, "split": "rest", "accuracy": _accuracy(model, features[feature_name][rest],
+                                                                           y[rest])})
             if test_features is not None:
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    pred_test = model.predict(test_features[feature_name])
-                records.append({**base, "split": "test", "accuracy": float(np.mean(pred_test == y_test))})
+                records.append({**base, "split": "test", "accuracy": _accuracy(model, test_features[feature_name],
+                                                                               y_test)})
     return records
+
+
+def _fit_one(estimator, X, y_semi, random_state):
+    model = clone(estimator)
+    if "random_state" in model.get_params():
+        model.set_params(random_state=random_state)
+    # LabelSpreading divides by zero for rows that no label reaches through the knn graph (graph
+    # components without a labeled row); it then predicts its first class there.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return model.fit(X, y_semi)
+
+
+def _accuracy(model, X, y):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.mean(model.predict(X) == y))
 
 
 def summarize(records, confidence=0.95):
