@@ -125,6 +125,7 @@ def initialize(estimator, rows, generator, augmenter, seed, device, adapt_thread
             module, rows, max_epochs=epochs, batch_size=estimator.batch_size,
             learning_rate=estimator.learning_rate, generator=generator, augmenter=augmenter,
             verbose=estimator.verbose, on_epoch_end=lambda model, is_last: {"threads": adapt_threads()},
+            contrastive_weight=estimator.contrastive_weight,
         )
     module.eval()
     module.prior.set_components(*_fit_code_mixture(module, rows, estimator.k, seed, device))
@@ -165,7 +166,8 @@ def train(estimator, module, rows, generator, augmenter, seed, history, adapt_th
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
 
     def loss_fn(model, x, gen):
-        return gmvae_loss(model, x, gen, augmenter, estimator.consistency_weight, estimator.balance_weight)
+        return gmvae_loss(model, x, gen, augmenter, estimator.consistency_weight, estimator.balance_weight,
+                          estimator.contrastive_weight)
 
     # A generator of its own, so that measuring usage leaves the training draws unchanged.
     usage_generator = torch.Generator(device=device).manual_seed(seed + 1)

@@ -84,6 +84,9 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         Weight of KL(mean of q(c|x) over a batch || p(c)), which keeps the
         posterior mass spread over the components (a guard against
         collapse). 0 turns it off.
+    contrastive_weight : float, default=0.0
+        With ``augment``, weight of NT-Xent (SimCLR, temperature 0.3) between
+        the q(z|x) means of two distortions of each image.
     min_component_usage : float in [0, 1), default=0.25
         Guard against component collapse during training: after each epoch
         but the last, a component whose share of the posterior mass (on up
@@ -94,11 +97,9 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
     output : {'posterior', 'latent', 'both'}, default='posterior'
         What :meth:`transform` returns: q(c|x) (shape (n, k), the input of
         :class:`ClusterLabelDecoder`), the mean of q(z|x) (shape
-        (n, latent_dim), features for any scikit-learn classifier or
-        :class:`~sklearn.semi_supervised.LabelSpreading`), or both side by
-        side (shape (n, k + latent_dim)). Only inference changes, so
-        ``GridSearchCV`` can choose it without refitting when the Pipeline
-        has a ``memory``.
+        (n, latent_dim), features for any scikit-learn classifier), or both
+        (shape (n, k + latent_dim)). Only inference changes, so a cached
+        Pipeline need not refit the GMVAE to switch.
     device : {'auto', 'cpu', 'cuda'} or str, default='auto'
         Torch device; 'auto' picks CUDA when available, else the CPU. Any
         other name torch does not know raises a ValueError.
@@ -189,6 +190,7 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         "augment": ["boolean", StrOptions({"auto"})],
         "consistency_weight": [Interval(Real, 0, None, closed="left")],
         "balance_weight": [Interval(Real, 0, None, closed="left")],
+        "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "min_component_usage": [Interval(Real, 0, 1, closed="left")],
         "output": [StrOptions({"posterior", "latent", "both"})],
         "device": [str, torch.device],
@@ -212,6 +214,7 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         augment="auto",
         consistency_weight=1.0,
         balance_weight=1.0,
+        contrastive_weight=0.0,
         min_component_usage=0.25,
         output="posterior",
         device="auto",
@@ -231,6 +234,7 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         self.augment = augment
         self.consistency_weight = consistency_weight
         self.balance_weight = balance_weight
+        self.contrastive_weight = contrastive_weight
         self.min_component_usage = min_component_usage
         self.output = output
         self.device = device

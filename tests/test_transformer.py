@@ -270,3 +270,12 @@ def test_output_latent_and_both_compose_with_any_classifier(fitted_gmvae, digits
     assert len(latent_model.get_feature_names_out()) == 40
     accuracy = KNeighborsClassifier(5).fit(Z[::2], y[::2]).score(Z[1::2], y[1::2])
     assert accuracy > 0.85  # the codes separate the digits
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_contrastive_weight_adds_its_term_to_the_history(small_gmvae):
+    rng = np.random.RandomState(0)
+    X = (rng.rand(200, 256) > 0.7).astype(np.float32)  # 16x16 images, so that augment='auto' is on
+    gmvae = small_gmvae(k=5, max_epochs=2, pretrain_epochs=1, contrastive_weight=1.0).fit(X)
+    assert gmvae.augment_ and all(entry["contrastive"] > 0 for entry in gmvae.history_)
+    assert gmvae.pretrain_history_[0]["contrastive"] > 0

@@ -72,7 +72,7 @@ def elbo_terms(model, x_input, x_target=None, generator=None, noise=None):
         ``elbo``, ``reconstruction`` (log-likelihood), ``kl_z``
         (E_q(c|x) KL(q(z|x) || p(z|c))) and ``kl_c`` (KL(q(c|x) || p(c))), with
         ``elbo = reconstruction - kl_z - kl_c``; plus ``log_resp``, log q(c|x) of
-        shape (batch, K).
+        shape (batch, K), and ``mean``, the mean of q(z|x), shape (batch, latent_dim).
     """
     if x_target is None:
         x_target = x_input
@@ -93,6 +93,7 @@ def elbo_terms(model, x_input, x_target=None, generator=None, noise=None):
         "kl_z": kl_z,
         "kl_c": kl_c,
         "log_resp": log_resp,
+        "mean": mean,
     }
 
 
@@ -128,7 +129,32 @@ def batch_usage_kl(log_resp):
     return (log_usage.exp() * (log_usage + torch.log(torch.tensor(float(n_components))))).sum()
 
 
-def gmvae_loss(model, x, generator, augmenter=None, consistency_weight=0.0, balance_weight=0.0):
+def nt_xent(first, second, temperature=0.3):
+    """Contrastive loss of SimCLR (NT-Xent) between two views of the same batch.
+
+    Each code is pulled towards the code of the other view of its image and
+    pushed from the codes of the other images, by cosine similarity.
+
+    Parameters
+    ----------
+    first, second : Tensors of shape (batch, dim)
+    temperature : float
+
+    Returns
+    -------
+    scalar Tensor
+        Mean over the 2 * batch codes.
+    """
+    codes = F.normalize(torch.cat([first, second]), dim=1)
+    similarity = codes @ codes.T / temperature
+    similarity.fill_diagonal_(float("-inf"))
+    n = len(first)
+    partner = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(codes.device)
+    return F.cross_entropy(similarity, partner)
+
+
+def gmvae_loss(model, x, generator, augmenter=None, consistency_weight=0.0, balance_weight=0.0,
+               contrastive_weight=0.0):
     """Loss of one batch: minus the mean ELBO, plus the balance and view-consistency terms.
 
     Parameters
@@ -146,6 +172,9 @@ def gmvae_loss(model, x, generator, augmenter=None, consistency_weight=0.0, bala
         Weight of :func:`batch_usage_kl`, which keeps the aggregate posterior
         close to the uniform prior over components, the guard against
         component collapse.
+    contrastive_weight : float
+        Weight of :func:`nt_xent` between the q(z|x) means of two distorted
+        views (needs ``augmenter``).
 
     Returns
     -------
@@ -162,17 +191,24 @@ def gmvae_loss(model, x, generator, augmenter=None, consistency_weight=0.0, bala
         balance = batch_usage_kl(terms["log_resp"])
         loss = loss + balance_weight * balance
     consistency = torch.zeros((), device=x.device)
-    if augmenter is not None and consistency_weight > 0:
-        _, _, other_log_resp = model(augmenter(x, generator))
-        consistency = symmetric_kl(terms["log_resp"], other_log_resp).mean()
-        loss = loss + consistency_weight * consistency
+    contrastive = torch.zeros((), device=x.device)
+    if augmenter is not None and (consistency_weight > 0 or contrastive_weight > 0):
+        other_mean, _, other_log_resp = model(augmenter(x, generator))
+        if consistency_weight > 0:
+            consistency = symmetric_kl(terms["log_resp"], other_log_resp).mean()
+            loss = loss + consistency_weight * consistency
+        if contrastive_weight > 0:
+            contrastive = nt_xent(terms["mean"], other_mean)
+            loss = loss + contrastive_weight * contrastive
     summary = {name: terms[name].mean().item() for name in ("elbo", "reconstruction", "kl_z", "kl_c")}
     summary["consistency"] = consistency.item()
     summary["balance"] = balance.item()
+    if contrastive_weight > 0:
+        summary["contrastive"] = contrastive.item()
     return loss, summary
 
 
-def autoencoder_loss(model, x, generator, augmenter=None):
+def autoencoder_loss(model, x, generator, augmenter=None, contrastive_weight=0.0):
     """Reconstruction loss of the deterministic autoencoder used for pretraining.
 
     Parameters
@@ -181,6 +217,8 @@ def autoencoder_loss(model, x, generator, augmenter=None):
     x : Tensor of shape (batch, n_features)
     generator : torch.Generator
     augmenter : callable, optional
+        As in :func:`gmvae_loss`.
+    contrastive_weight : float
         As in :func:`gmvae_loss`.
 
     Returns
@@ -192,4 +230,9 @@ def autoencoder_loss(model, x, generator, augmenter=None):
     view = augmenter(x, generator) if augmenter is not None else x
     mean, _ = model.encoder(view)
     reconstruction = bernoulli_log_likelihood(model.decoder(mean), x)
-    return -reconstruction.mean(), {"reconstruction": reconstruction.mean().item()}
+    loss, terms = -reconstruction.mean(), {"reconstruction": reconstruction.mean().item()}
+    if augmenter is not None and contrastive_weight > 0:
+        contrastive = nt_xent(mean, model.encoder(augmenter(x, generator))[0])
+        loss = loss + contrastive_weight * contrastive
+        terms["contrastive"] = contrastive.item()
+    return loss, terms

@@ -132,7 +132,7 @@ def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator,
 
 
 def pretrain(model, X, *, max_epochs, batch_size, learning_rate, generator, augmenter=None, verbose=False,
-             on_epoch_end=None):
+             on_epoch_end=None, contrastive_weight=0.0):
     """Train the encoder and decoder as a deterministic autoencoder (the prior is left alone).
 
     Parameters
@@ -148,6 +148,8 @@ def pretrain(model, X, *, max_epochs, batch_size, learning_rate, generator, augm
     verbose : bool
     on_epoch_end : callable, optional
         As in :func:`fit_loop`.
+    contrastive_weight : float, default=0.0
+        As in :func:`~skgmvae.nn.losses.autoencoder_loss`.
 
     Returns
     -------
@@ -158,7 +160,7 @@ def pretrain(model, X, *, max_epochs, batch_size, learning_rate, generator, augm
     optimizer = torch.optim.Adam(parameters, lr=learning_rate)
 
     def loss_fn(module, x, gen):
-        return autoencoder_loss(module, x, gen, augmenter)
+        return autoencoder_loss(module, x, gen, augmenter, contrastive_weight)
 
     return fit_loop(loss_fn, model, X, optimizer, max_epochs=max_epochs, batch_size=batch_size,
                     generator=generator, verbose=verbose, description="pretraining", on_epoch_end=on_epoch_end)
