@@ -15,6 +15,12 @@ from .nn.losses import elbo_terms
 _ELBO_DRAWS = 4
 
 
+def responsibilities(log_resp):
+    """q(c|x) from float64 log q(c|x), rows renormalised to sum to 1 exactly."""
+    resp = np.exp(log_resp)
+    return resp / resp.sum(axis=1, keepdims=True)
+
+
 class GMVAEInferenceMixin:
     """The methods of :class:`GMVAETransformer` that only read its fitted module.
 
@@ -47,8 +53,7 @@ class GMVAEInferenceMixin:
         return self._map_batches(X, lambda module, batch: fn(*module(batch)))
 
     def _posterior(self, X):
-        resp = np.exp(self._encode(X, lambda mean, log_var, log_resp: log_resp))
-        return resp / resp.sum(axis=1, keepdims=True)
+        return responsibilities(self._encode(X, lambda mean, log_var, log_resp: log_resp))
 
 
     def component_log_density(self, X):

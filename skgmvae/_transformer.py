@@ -18,7 +18,7 @@ from ._fitting import (
     training_rows,
     warn_if_collapsed,
 )
-from ._inference import GMVAEInferenceMixin
+from ._inference import GMVAEInferenceMixin, responsibilities
 from ._persistence import GMVAEPersistenceMixin
 from ._runtime import resolve_device, torch_threads
 from ._validation import validate_images
@@ -68,10 +68,8 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
     learning_rate : float, default=1e-3
         Adam step size.
     learning_rate_schedule : {'constant', 'cosine'}, default='constant'
-        How the step size of GMVAE training changes: kept at
-        ``learning_rate``, or decayed from it to zero along a half cosine over
-        the ``max_epochs`` of the fit. Pretraining always uses the constant
-        step size.
+        GMVAE training keeps ``learning_rate``, or decays it to zero along a
+        half cosine over ``max_epochs``; pretraining keeps it.
     augment : bool or 'auto', default='auto'
         Train on randomly rotated, shifted and scaled copies of the images
         (the decoder still reconstructs the clean image), which makes q(c|x)
@@ -123,10 +121,8 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         When fitted already, continue training the current model for
         ``max_epochs`` more epochs instead of starting again.
 
-    Input: a 2-D array of floats in [0, 1], or of ``uint8`` images in 0-255,
-    read as ``value / 255`` (the torchvision convention). A NumPy ``memmap``
-    (or an array larger than 2 GiB) is validated and read chunk by chunk
-    and never copied whole into memory.
+    Input: floats in [0, 1], or ``uint8`` images read as ``value / 255``. A
+    memmap (or an array over 2 GiB) is validated and read chunk by chunk.
 
     Attributes
     ----------
@@ -335,8 +331,10 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         X = self._validate_X(X, reset=False)
         if self.output == "posterior":
             return self._posterior(X)
-        latent = self._encode(X, lambda mean, log_var, log_resp: mean)
-        return latent if self.output == "latent" else np.hstack([self._posterior(X), latent])
+        if self.output == "latent":
+            return self._encode(X, lambda mean, log_var, log_resp: mean)
+        both = self._encode(X, lambda mean, log_var, log_resp: torch.cat([log_resp, mean], dim=1))
+        return np.hstack([responsibilities(both[:, :self.k]), both[:, self.k:]])
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: ``c0..c{k-1}`` for q(c|x), ``z0..`` for the latent means.
