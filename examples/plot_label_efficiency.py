@@ -52,7 +52,7 @@ print(format_table(summary))
 # LabelSpreading) are far ahead of the classifiers that see only the labeled rows. On digits, whose
 # classes lie in clean clusters even in pixel space, LabelSpreading on the pixels is level with soft
 # decoding up to a few tens of labels and ahead of it from about 100 labels (the table above); on 28x28
-# letters it is 12 points behind at 291 labels (see the benchmark page).
+# letters it is 13 points behind at 291 labels (see the benchmark page).
 import matplotlib.pyplot as plt
 
 from skgmvae.plotting import plot_label_efficiency

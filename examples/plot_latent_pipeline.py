@@ -57,7 +57,7 @@ print(format_table(summary))
 # needs labeled neighbours of every class around each image. From 100 labels on the three routes are
 # within about a point of each other on digits, the latent ones slightly ahead at 300 and 1,000. On the
 # benchmark's 28x28 letters the latent pipeline with LabelSpreading passes soft decoding from about 700
-# labels and leads by 5 points at 2,912 (see the benchmark page): it is the pipeline for larger budgets.
+# labels and leads by about 4 points at 2,912 (see the benchmark page): the pipeline for larger budgets.
 import matplotlib.pyplot as plt
 
 from skgmvae.plotting import plot_label_efficiency

@@ -82,9 +82,9 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         Weight of KL(mean of q(c|x) over a batch || p(c)), which keeps the
         posterior mass spread over the components (a guard against
         collapse). 0 turns it off.
-    contrastive_weight : float, default=0.0
+    contrastive_weight : float, default=10.0
         With ``augment``, weight of NT-Xent (SimCLR, temperature 0.3) between
-        the q(z|x) means of two distortions of each image.
+        the q(z|x) means of two distortions of each image; 0 turns it off.
     min_component_usage : float in [0, 1), default=0.25
         Guard against component collapse during training: after each epoch
         but the last, a component whose share of the posterior mass (on up
@@ -210,7 +210,7 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         augment="auto",
         consistency_weight=1.0,
         balance_weight=1.0,
-        contrastive_weight=0.0,
+        contrastive_weight=10.0,
         min_component_usage=0.25,
         output="posterior",
         device="auto",

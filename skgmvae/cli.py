@@ -53,7 +53,8 @@ def build_parser():
     fit.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (default: the estimator's 'auto')")
     fit.add_argument("--device", default="auto", help="torch device: auto, cpu or cuda")
     fit.add_argument("--seed", type=int, default=0, help="random_state of the fit")
-    fit.add_argument("--skip-unreadable", action="store_true", help="leave out files that cannot be read")
+    fit.add_argument("--skip-unreadable", action="store_true",
+                     help="leave out files that cannot be read (suggest and predict then skip them too)")
     fit.add_argument("--force", action="store_true", help="replace the output files if they exist")
 
     suggest = commands.add_parser("suggest", help="list the images to label first, with a page to label them",
@@ -82,10 +83,11 @@ def build_parser():
     return parser
 
 
-def _read_folder(folder, metadata, skip_unreadable=False):
+def _read_folder(folder, metadata):
+    """The images of ``folder``, read as the model's metadata says (size, inversion, unreadable files)."""
     invert = {"yes": True, "no": False}.get(metadata.get("invert", "auto"), "auto")
     data = load_image_folder(folder, side=int(metadata.get("side", 28)), invert=invert,
-                             on_error="skip" if skip_unreadable else "raise")
+                             on_error=metadata.get("on_error", "raise"))
     for path, reason in data.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     return data
@@ -113,8 +115,8 @@ def run_fit(args):
     for target in (out, sheet):
         if target.exists() and not args.force:
             raise FileExistsError(f"{target} exists already; pass --force to replace it.")
-    metadata = {"side": args.side, "invert": args.invert}
-    data = _read_folder(args.images, metadata, args.skip_unreadable)
+    metadata = {"side": args.side, "invert": args.invert, "on_error": "skip" if args.skip_unreadable else "raise"}
+    data = _read_folder(args.images, metadata)
     n_images = len(data.paths)
     k = args.k or (200 if n_images >= 1000 else max(2, n_images // 5))
     params = {"k": k, "random_state": args.seed, "device": args.device, "verbose": True}

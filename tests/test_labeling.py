@@ -206,3 +206,17 @@ def test_labeling_page_in_headless_chromium(tmp_path):
     labels = read_labels(saved, paths)
     assert list(labels) == ["0", -1, "2"]
     assert Path(saved).read_text().splitlines()[0] == "order,path,label"
+
+
+def test_files_skipped_at_fit_are_skipped_by_suggest_too(tmp_path):
+    folder = tmp_path / "images"
+    write_digit_pngs(folder, n_images=40)
+    (folder / "broken.png").write_bytes(b"not an image")
+    tiny = ["--side", "8", "--k", "4", "--max-epochs", "2"]
+    refused = skgmvae("fit", folder, "--out", "model.pt", *tiny, cwd=tmp_path)
+    assert refused.returncode == 2 and "broken.png" in refused.stderr and not (tmp_path / "model.pt").exists()
+    fitted = skgmvae("fit", folder, "--out", "model.pt", "--skip-unreadable", *tiny, cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    assert "skipped broken.png" in fitted.stderr
+    suggested = skgmvae("suggest", "model.pt", folder, "-n", "5", "--out", "to_label.csv", cwd=tmp_path)
+    assert suggested.returncode == 0, suggested.stderr
