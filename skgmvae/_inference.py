@@ -55,7 +55,6 @@ class GMVAEInferenceMixin:
     def _posterior(self, X):
         return responsibilities(self._encode(X, lambda mean, log_var, log_resp: log_resp))
 
-
     def component_log_density(self, X):
         """How typical each sample's code is of each component: E_q(z|x)[log p(z|c)].
 

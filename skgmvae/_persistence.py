@@ -13,8 +13,10 @@ from .nn.modules import GMVAE
 
 FORMAT = "skgmvae.GMVAETransformer"
 VERSION = 2
-# Version 1 files predate the `output` and `n_jobs` parameters; their defaults apply.
 READABLE_VERSIONS = (1, 2)
+# Parameters added after a file was written take the value that reproduces how it was trained
+# (`output` and `n_jobs` do not change training, so their defaults serve).
+_MISSING_PARAMS = {"contrastive_weight": 0.0}
 
 
 def save_transformer(transformer, path, metadata=None):
@@ -83,7 +85,8 @@ def load_transformer(cls, path, device):
     GMVAETransformer
     """
     payload = _read_payload(path)
-    params = {**payload["params"], "hidden_sizes": tuple(payload["params"]["hidden_sizes"]), "device": device}
+    params = {**_MISSING_PARAMS, **payload["params"], "hidden_sizes": tuple(payload["params"]["hidden_sizes"]),
+              "device": device}
     model = cls(**params)
     module = GMVAE(payload["n_features_in"], model.k, model.latent_dim, model.hidden_sizes)
     module.load_state_dict(payload["state_dict"])

@@ -178,7 +178,7 @@ def run_predict(args):
         raise ValueError(f"{args.labels} labels no image yet: fill in the label column (e.g. with the page "
                          "`skgmvae suggest` wrote) and run predict again.")
     Q = gmvae.transform(data.X)
-    decoder = ClusterLabelDecoder(mode="soft").fit(Q, y.astype(str) if labeled.all() else y)
+    decoder = ClusterLabelDecoder(mode="soft").fit(Q, y)
     proba = decoder.predict_proba(Q)
     top = np.argsort(-proba, axis=1)[:, :3]
     certainty = proba[np.arange(len(Q)), top[:, 0]] - (proba[np.arange(len(Q)), top[:, 1]] if proba.shape[1] > 1

@@ -109,6 +109,14 @@ def test_save_load_weights_only(fitted_gmvae, digits, tmp_path):
     assert loaded.n_epochs_ == fitted_gmvae.n_epochs_
 
 
+def test_a_file_saved_before_the_contrastive_term_loads_as_trained(fitted_gmvae, tmp_path):
+    fitted_gmvae.save(tmp_path / "model.pt")
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    del payload["params"]["contrastive_weight"]  # as written by a version without the parameter
+    torch.save(payload, tmp_path / "old.pt")
+    assert GMVAETransformer.load(tmp_path / "old.pt").contrastive_weight == 0.0
+
+
 def test_load_refuses_other_versions_corrupt_and_foreign_files(fitted_gmvae, tmp_path):
     path = tmp_path / "gmvae.pt"
     fitted_gmvae.save(path)

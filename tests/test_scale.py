@@ -93,3 +93,12 @@ def test_default_threads_follow_an_enclosing_threadpoolctl_limit(digits, monkeyp
     with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
         gmvae = GMVAETransformer(**TINY).fit(X[:200])
     assert set(seen) == {1} and gmvae.n_threads_ == 1
+
+
+def test_copy_on_write_memmap_is_read_with_its_changes(digits_uint8, tmp_path):
+    path = tmp_path / "images.u8"
+    np.memmap(path, dtype=np.uint8, mode="w+", shape=digits_uint8.shape)[:] = 0
+    changed = np.memmap(path, dtype=np.uint8, mode="c", shape=digits_uint8.shape)
+    changed[:] = digits_uint8  # in memory only: the file still holds zeros
+    gmvae = GMVAETransformer(**TINY).fit(digits_uint8)
+    np.testing.assert_array_equal(gmvae.transform(changed), gmvae.transform(digits_uint8))

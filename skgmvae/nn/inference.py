@@ -15,9 +15,22 @@ EVAL_BATCH_SIZE = 2048
 
 
 def _file_backed(X):
-    """Whether ``X`` is a whole C-ordered 2-D memmap, whose rows can be read from its file directly."""
+    """Whether ``X`` is a whole C-ordered 2-D memmap whose file holds its values, so rows can be read from it.
+
+    A copy-on-write memmap (mode 'c') is not: its changes live in memory only.
+    """
     return (isinstance(X, np.memmap) and isinstance(X.base, mmap.mmap) and X.ndim == 2 and X.flags.c_contiguous
-            and bool(getattr(X, "filename", None)))
+            and bool(getattr(X, "filename", None)) and getattr(X, "mode", "c") != "c")
+
+
+def _pread_into(descriptor, array, offset):
+    """Fill ``array`` from the file at ``offset``, however many reads that takes."""
+    buffer, done = memoryview(array).cast("B"), 0
+    while done < len(buffer):
+        count = os.preadv(descriptor, [buffer[done:]], offset + done)
+        if count == 0:
+            raise OSError(f"the memmap's file ends before byte {offset + len(buffer)}; was it truncated?")
+        done += count
 
 
 def read_rows(X, rows):
@@ -45,12 +58,11 @@ def read_rows(X, rows):
         if isinstance(rows, slice):
             start, stop, _ = rows.indices(len(X))
             out = np.empty((max(0, stop - start), X.shape[1]), dtype=X.dtype)
-            if len(out):
-                os.preadv(handle.fileno(), [memoryview(out).cast("B")], X.offset + start * row_bytes)
+            _pread_into(handle.fileno(), out, X.offset + start * row_bytes)
             return out
         out = np.empty((len(rows), X.shape[1]), dtype=X.dtype)
         for position, row in enumerate(rows):
-            os.preadv(handle.fileno(), [memoryview(out[position]).cast("B")], X.offset + int(row) * row_bytes)
+            _pread_into(handle.fileno(), out[position], X.offset + int(row) * row_bytes)
         return out
 
 
