@@ -18,6 +18,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx.ext.intersphinx",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
@@ -36,6 +37,30 @@ autodoc_default_options = {
 }
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
+# Every public parameter documented, none documented that does not exist, each with a description.
+numpydoc_validation_checks = {"PR01", "PR02", "PR07", "PR10"}
+numpydoc_validation_exclude = {r"\.__init__$", r"^skgmvae\.nn\.", r"\.set_\w+_request$"}
+numpydoc_xref_param_type = True
+numpydoc_xref_aliases = {
+    "Tensor": "torch.Tensor",
+    "Pipeline": "sklearn.pipeline.Pipeline",
+    "BaseEstimator": "sklearn.base.BaseEstimator",
+    "Generator": "torch.Generator",
+    "LongTensor": "torch.Tensor",
+    "BoolTensor": "torch.Tensor",
+}
+numpydoc_xref_ignore = {"of", "shape", "or", "optional", "default", "array-like", "sparse", "matrix", "callable",
+                        "dict", "list", "tuple", "str", "int", "float", "bool", "None", "path-like", "ndarray",
+                        "type", "object", "sequence", "function", "estimator", "iterable", "array", "scalar",
+                        "instance", "Path", "file-like", "bytes"}
+
+# Links to the packages the docs name, from inventories kept in the repo: the CI build has no network.
+# docs/_inventories/write_inventories.py writes them from the installed packages.
+intersphinx_mapping = {
+    "sklearn": ("https://scikit-learn.org/stable/", "_inventories/sklearn.inv"),
+    "numpy": ("https://numpy.org/doc/stable/", "_inventories/numpy.inv"),
+    "torch": ("https://docs.pytorch.org/docs/stable/", "_inventories/torch.inv"),
+}
 suppress_warnings = ["config.cache"]
 
 html_theme = "pydata_sphinx_theme"
@@ -59,4 +84,8 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
     "abort_on_example_error": True,
+    # Each API page lists the examples that use it (the .. minigallery:: of docs/_templates/autosummary).
+    "backreferences_dir": "generated/backreferences",
+    "doc_module": ("skgmvae",),
+    "reference_url": {"skgmvae": None},
 }

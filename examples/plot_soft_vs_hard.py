@@ -5,7 +5,8 @@ Why soft decoding helps
 
 Hard decoding reads only the most probable component of an image; soft decoding compares the whole
 posterior q(c|x) with each class's profile m(l). Here is a real digit that hard decoding gets wrong and
-soft decoding gets right, with its posterior over components and the labels seen in those components.
+soft decoding gets right, with its posterior over components and what each component adds to each
+class's soft score.
 This is the article's Figure 2, on digits.
 """
 
@@ -44,29 +45,38 @@ print(f"image {index}: true {y[index]}, hard says {hard.predict(resp[[index]])[0
 # %%
 # The picture
 # -----------
-# Left: the image. Middle: its posterior over its five most probable components. Right: for each of those
-# components, the share of each class in the class profiles m(l) (how much posterior mass the labeled
-# images of each class put on it). Hard decoding follows the top component only; soft decoding adds the
-# evidence of all of them.
+# Left: the image. Middle: its posterior over its five most probable components. Right: the soft rule's
+# score of each class, <q(x), m(l)> = sum_c q(c|x) m(l)_c, split into the part each of those five
+# components contributes (the rest of the components are pooled in grey). Hard decoding reads only the top
+# component's majority label; soft decoding adds up the evidence of all of them, and here the evidence
+# spread over the other components outweighs the top one.
 import matplotlib.pyplot as plt
 
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1, 1.4, 2]})
+profiles = soft.class_profiles_  # (n_classes, k): m(l)
+contributions = resp[index] * profiles  # (n_classes, k): q(c|x) m(l)_c
+scores = contributions.sum(axis=1)
+shown_classes = np.argsort(scores)[::-1][:4]
+
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1, 1.4, 2]})
 axes[0].imshow(X[index].reshape(8, 8), cmap="gray_r")
 axes[0].set_title(f"true label {y[index]}")
 axes[0].axis("off")
-axes[1].bar([f"c{c}" for c in top], resp[index, top], color="tab:blue")
+component_colors = plt.cm.tab10(np.arange(len(top)))
+axes[1].bar([f"c{c}" for c in top], resp[index, top], color=component_colors)
 axes[1].set_title("q(c|x), top 5 components")
-profiles = soft.class_profiles_[:, top]  # (n_classes, 5)
-shares = profiles / np.maximum(profiles.sum(axis=0, keepdims=True), 1e-12)
-bottom = np.zeros(len(top))
-colors = plt.cm.tab10(np.arange(10))
-for class_index, label in enumerate(soft.classes_):
-    if shares[class_index].max() > 0.05:
-        axes[2].bar([f"c{c}" for c in top], shares[class_index], bottom=bottom, color=colors[label],
-                    label=str(label))
-    bottom += shares[class_index]
-axes[2].set_title("label mix of those components (m(l) shares)")
-axes[2].legend(title="class", fontsize=8, bbox_to_anchor=(1.0, 1.0))
+axes[1].set_xlabel("component")
+axes[1].set_ylabel("posterior probability")
+class_names = [str(soft.classes_[i]) for i in shown_classes]
+bottom = np.zeros(len(shown_classes))
+for color, component in zip(component_colors, top):
+    part = contributions[shown_classes, component]
+    axes[2].bar(class_names, part, bottom=bottom, color=color, label=f"c{component}")
+    bottom += part
+axes[2].bar(class_names, scores[shown_classes] - bottom, bottom=bottom, color="lightgrey", label="other components")
+axes[2].set_title("soft score of each class, by component")
+axes[2].set_xlabel("class l (the four best scores)")
+axes[2].set_ylabel("sum over c of q(c|x) m(l)_c")
+axes[2].legend(fontsize=8, bbox_to_anchor=(1.0, 1.0), loc="upper left")
 fig.suptitle(f"hard predicts {hard.predict(resp[[index]])[0]}, soft predicts {soft.predict(resp[[index]])[0]}")
 fig.tight_layout()
 plt.show()

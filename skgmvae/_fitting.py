@@ -15,7 +15,7 @@ from sklearn.mixture import GaussianMixture
 from .exceptions import ComponentCollapseWarning, TrainingInterrupted
 from .nn.inference import batched_apply, read_rows, to_float_tensor
 from .nn.losses import gmvae_loss
-from .nn.modules import GMVAE
+from .nn.modules import GMVAE, conv_image_side
 from .nn.revival import revive_components
 from .nn.training import fit_loop, pretrain
 
@@ -23,9 +23,14 @@ from .nn.training import fit_loop, pretrain
 _MAX_INIT_SAMPLES = 20_000
 # Images on which component usage is measured after each epoch.
 _USAGE_SAMPLE = 4096
-# The 'auto' training lengths, in optimizer steps, and their bounds in epochs.
-_AUTO_STEPS = {"max_epochs": (24_000, 10, 100), "pretrain_epochs": (3_000, 5, 50)}
-# 'auto' augmentation: square images at least this many pixels wide.
+# The 'auto' training lengths, in optimizer steps, and their bounds in epochs, per architecture. A
+# convolutional step costs about 2.5 times a dense one on the CPU; these lengths give both about the same
+# fit time (benchmarks/VARIANTS.md).
+_AUTO_STEPS = {
+    "mlp": {"max_epochs": (24_000, 10, 100), "pretrain_epochs": (3_000, 5, 50)},
+    "conv": {"max_epochs": (10_000, 5, 100), "pretrain_epochs": (1_500, 2, 50)},
+}
+# 'auto' augmentation and 'auto' architecture: square images at least this many pixels wide.
 AUTO_AUGMENT_MIN_SIDE = 16
 # Training data above this size stays where it is (e.g. a memmap) and is read batch by batch.
 _MAX_RESIDENT_BYTES = 2 * 1024**3
@@ -42,10 +47,18 @@ def effective_components(usage):
     return float(np.exp(-(nonzero * np.log(nonzero)).sum()))
 
 
-def auto_epochs(value, name, n_samples, batch_size):
+def resolve_architecture(architecture, n_features):
+    """'conv' or 'mlp': 'auto' is 'conv' for square images at least 16 pixels wide whose side is a multiple of 4."""
+    if architecture != "auto":
+        return architecture
+    side = conv_image_side(n_features)
+    return "conv" if side is not None and side >= AUTO_AUGMENT_MIN_SIDE else "mlp"
+
+
+def auto_epochs(value, name, n_samples, batch_size, architecture="mlp"):
     if value != "auto":
         return value
-    steps, low, high = _AUTO_STEPS[name]
+    steps, low, high = _AUTO_STEPS[architecture][name]
     steps_per_epoch = math.ceil(n_samples / batch_size)
     return int(min(high, max(low, round(steps / steps_per_epoch))))
 
@@ -117,9 +130,11 @@ def initialize(estimator, rows, generator, augmenter, seed, device, adapt_thread
         Whether pretraining was interrupted (the mixture is then fitted on
         the codes of the last completed epoch).
     """
-    module = GMVAE(rows.shape[1], estimator.k, estimator.latent_dim, tuple(estimator.hidden_sizes)).to(device)
+    architecture = resolve_architecture(estimator.architecture, rows.shape[1])
+    module = GMVAE(rows.shape[1], estimator.k, estimator.latent_dim, tuple(estimator.hidden_sizes),
+                   architecture).to(device)
     history, interrupted = [], False
-    epochs = auto_epochs(estimator.pretrain_epochs, "pretrain_epochs", len(rows), estimator.batch_size)
+    epochs = auto_epochs(estimator.pretrain_epochs, "pretrain_epochs", len(rows), estimator.batch_size, architecture)
     if epochs:
         history, interrupted = pretrain(
             module, rows, max_epochs=epochs, batch_size=estimator.batch_size,
@@ -158,7 +173,8 @@ def train(estimator, module, rows, generator, augmenter, seed, history, adapt_th
     interrupted : bool
     """
     device = module.prior.means.device
-    max_epochs = auto_epochs(estimator.max_epochs, "max_epochs", len(rows), estimator.batch_size)
+    max_epochs = auto_epochs(estimator.max_epochs, "max_epochs", len(rows), estimator.batch_size,
+                             resolve_architecture(estimator.architecture, rows.shape[1]))
     optimizer = torch.optim.Adam(module.parameters(), lr=estimator.learning_rate)
     scheduler = None
     if estimator.learning_rate_schedule == "cosine":

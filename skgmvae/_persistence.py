@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._fitting import effective_components
+from ._fitting import effective_components, resolve_architecture
 from ._runtime import resolve_device
 from .nn.modules import GMVAE
 
@@ -16,7 +16,7 @@ VERSION = 2
 READABLE_VERSIONS = (1, 2)
 # Parameters added after a file was written take the value that reproduces how it was trained
 # (`output` and `n_jobs` do not change training, so their defaults serve).
-_MISSING_PARAMS = {"contrastive_weight": 0.0}
+_MISSING_PARAMS = {"contrastive_weight": 0.0, "architecture": "mlp"}
 
 
 def save_transformer(transformer, path, metadata=None):
@@ -88,7 +88,8 @@ def load_transformer(cls, path, device):
     params = {**_MISSING_PARAMS, **payload["params"], "hidden_sizes": tuple(payload["params"]["hidden_sizes"]),
               "device": device}
     model = cls(**params)
-    module = GMVAE(payload["n_features_in"], model.k, model.latent_dim, model.hidden_sizes)
+    module = GMVAE(payload["n_features_in"], model.k, model.latent_dim, model.hidden_sizes,
+                   resolve_architecture(model.architecture, payload["n_features_in"]))
     module.load_state_dict(payload["state_dict"])
     model._set_fitted_state(
         module=module,
@@ -177,6 +178,7 @@ class GMVAEPersistenceMixin:
         self.component_usage_ = component_usage
         self.n_components_used_ = effective_components(component_usage)
         self.augment_ = augment
+        self.architecture_ = resolve_architecture(self.architecture, n_features_in)
         self.interrupted_ = False
         self.n_threads_ = None
 

@@ -99,6 +99,27 @@ def test_affine_shift_moves_content_and_keeps_values_in_unit_interval():
     assert not torch.allclose(shifted, image.view(1, -1).repeat(50, 1))
 
 
+def test_erasing_zeroes_one_rectangle_no_larger_than_max_erase():
+    side, max_erase = 20, 0.4
+    eraser = RandomAffine((side, side), max_rotation=0.0, max_shift=0.0, scale_range=(1.0, 1.0), max_erase=max_erase)
+    images = torch.ones(200, side * side)
+    erased = eraser(images, torch.Generator().manual_seed(0)).view(200, side, side) == 0
+    rows_hit, cols_hit = erased.any(dim=2), erased.any(dim=1)
+    # Each image loses exactly the product of a run of rows and a run of columns, each at most 40% of the side.
+    assert torch.equal(erased.sum(dim=(1, 2)), rows_hit.sum(1) * cols_hit.sum(1))
+    assert rows_hit.sum(1).max() <= max_erase * side and cols_hit.sum(1).max() <= max_erase * side
+    assert (erased.sum(dim=(1, 2)) > 0).float().mean() > 0.8  # most draws erase something
+
+
+def test_conv_gmvae_encodes_and_decodes_square_images_and_refuses_other_sizes():
+    model = GMVAE(784, n_components=3, latent_dim=4, hidden_sizes=(64, 32), architecture="conv")
+    mean, log_var, log_resp = model(torch.rand(5, 784))
+    assert mean.shape == log_var.shape == (5, 4) and log_resp.shape == (5, 3)
+    assert model.decoder(mean).shape == (5, 784)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        GMVAE(100, n_components=3, latent_dim=4, hidden_sizes=(64, 32), architecture="conv")
+
+
 def test_set_and_move_components(toy_model):
     prior = toy_model.prior
     prior.set_components(np.zeros((3, 2)), np.full((3, 2), 2.0))

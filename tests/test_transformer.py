@@ -100,6 +100,29 @@ def test_pickle_round_trip_gives_identical_output(fitted_gmvae, digits):
     assert clone(fitted_gmvae).get_params() == fitted_gmvae.get_params()
 
 
+@pytest.mark.parametrize(
+    "n_features, expected",
+    [(784, "conv"), (256, "conv"), (64, "mlp"), (144, "mlp"), (900, "mlp"), (30, "mlp")],
+)
+def test_auto_architecture_is_conv_for_square_images_from_16_pixels_with_a_side_divisible_by_4(n_features, expected):
+    from skgmvae._fitting import resolve_architecture
+
+    assert resolve_architecture("auto", n_features) == expected
+    assert resolve_architecture("mlp", n_features) == "mlp"
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_conv_architecture_fits_digits_and_survives_save_and_load(digits, small_gmvae, tmp_path):
+    X, y = digits
+    gmvae = small_gmvae(architecture="conv", max_epochs=3, pretrain_epochs=2).fit(X)
+    Q = gmvae.transform(X[:50])
+    assert Q.shape == (50, 30) and np.allclose(Q.sum(axis=1), 1.0)
+    gmvae.save(tmp_path / "conv.pt")
+    loaded = GMVAETransformer.load(tmp_path / "conv.pt")
+    assert loaded.architecture == loaded.architecture_ == gmvae.architecture_ == "conv"
+    np.testing.assert_array_equal(loaded.transform(X[:50]), Q)
+
+
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
 def test_verbose_shows_progress_bar_and_silent_otherwise(digits, capsys, small_gmvae):
     X, _ = digits
@@ -211,6 +234,8 @@ def test_bad_X_raises_clear_error(X_bad, error, match, small_gmvae):
         ({"device": "tpu9"}, "not a torch device; use 'auto', 'cpu', 'cuda'"),
         ({"output": "codes"}, "'output' parameter"),
         ({"n_jobs": 0}, "'n_jobs' parameter"),
+        ({"architecture": "resnet"}, "'architecture' parameter"),
+        ({"architecture": "conv"}, "side is a multiple of 4"),
     ],
 )
 def test_bad_params_raise_clear_error(params, match, small_gmvae):

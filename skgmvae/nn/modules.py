@@ -6,7 +6,8 @@ The generative model is the one of the GMVAE literature::
     z | c ~ N(means[c], diag(exp(log_vars[c])))
     x | z ~ Bernoulli(sigmoid(decoder(z)))
 
-Inference uses one Gaussian q(z|x) from :class:`MLPEncoder`; q(c|x) is not a
+Inference uses one Gaussian q(z|x) from :class:`MLPEncoder` (or
+:class:`ConvEncoder` for square images); q(c|x) is not a
 separate network but the exact optimum of the ELBO given q(z|x) (see
 :mod:`skgmvae.nn.losses`), so each sample is decoded once per step instead of
 once per component.
@@ -90,6 +91,102 @@ class MLPDecoder(nn.Module):
         logits : Tensor of shape (batch, n_features)
         """
         return self.body(z)
+
+
+# Channels of the two stride-2 convolutions of ConvEncoder (mirrored by ConvDecoder).
+CONV_CHANNELS = (32, 64)
+
+
+def conv_image_side(n_features):
+    """The side of the square images a :class:`ConvEncoder` takes, or None when ``n_features`` does not fit.
+
+    The two stride-2 convolutions need a square image whose side is a multiple of 4.
+    """
+    side = math.isqrt(n_features)
+    return side if side * side == n_features and side % 4 == 0 else None
+
+
+class ConvEncoder(nn.Module):
+    """Maps square images to the mean and log-variance of q(z|x) with two stride-2 convolutions.
+
+    Conv(4x4, stride 2) to 32 then 64 channels halve the side twice; dense
+    layers of ``hidden_sizes`` follow.
+
+    Parameters
+    ----------
+    side : int
+        Image side, a multiple of 4; ``n_features == side * side``.
+    hidden_sizes : tuple of int
+        Widths of the dense layers after the convolutions (the first is not
+        used: the flattened feature map takes its place).
+    latent_dim : int
+        Dimension of z.
+    """
+
+    def __init__(self, side, hidden_sizes, latent_dim):
+        super().__init__()
+        first, second = CONV_CHANNELS
+        self.side = side
+        self.convolutions = nn.Sequential(
+            nn.Conv2d(1, first, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(first, second, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+        )
+        self.dense = _mlp((second * (side // 4) ** 2, *hidden_sizes[1:], 2 * latent_dim))
+        self.latent_dim = latent_dim
+
+    def forward(self, x):
+        """Encode a batch.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, side * side)
+
+        Returns
+        -------
+        mean, log_var : Tensors of shape (batch, latent_dim)
+        """
+        features = self.convolutions(x.view(-1, 1, self.side, self.side))
+        mean, log_var = self.dense(features).chunk(2, dim=-1)
+        return mean, log_var.clamp(-12.0, 8.0)
+
+
+class ConvDecoder(nn.Module):
+    """Maps a latent code to Bernoulli logits over the pixels of a square image, mirroring :class:`ConvEncoder`.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Dimension of z.
+    hidden_sizes : tuple of int
+        Widths of the dense layers from z upwards (the last is not used: the
+        feature map takes its place).
+    side : int
+        Image side, a multiple of 4.
+    """
+
+    def __init__(self, latent_dim, hidden_sizes, side):
+        super().__init__()
+        first, second = CONV_CHANNELS
+        self.side = side
+        self.dense = nn.Sequential(_mlp((latent_dim, *hidden_sizes[:-1], second * (side // 4) ** 2)), nn.ReLU())
+        self.deconvolutions = nn.Sequential(
+            nn.Unflatten(1, (second, side // 4, side // 4)),
+            nn.ConvTranspose2d(second, first, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(first, 1, 4, stride=2, padding=1), nn.Flatten(),
+        )
+
+    def forward(self, z):
+        """Decode a batch.
+
+        Parameters
+        ----------
+        z : Tensor of shape (batch, latent_dim)
+
+        Returns
+        -------
+        logits : Tensor of shape (batch, side * side)
+        """
+        return self.deconvolutions(self.dense(z))
 
 
 class MixturePrior(nn.Module):
@@ -205,12 +302,23 @@ class GMVAE(nn.Module):
         Dimension of z.
     hidden_sizes : tuple of int
         Encoder hidden widths; the decoder mirrors them.
+    architecture : {'mlp', 'conv'}, default='mlp'
+        Dense encoder and decoder, or :class:`ConvEncoder` and
+        :class:`ConvDecoder` (square images whose side is a multiple of 4).
     """
 
-    def __init__(self, n_features, n_components, latent_dim, hidden_sizes):
+    def __init__(self, n_features, n_components, latent_dim, hidden_sizes, architecture="mlp"):
         super().__init__()
-        self.encoder = MLPEncoder(n_features, hidden_sizes, latent_dim)
-        self.decoder = MLPDecoder(latent_dim, tuple(reversed(hidden_sizes)), n_features)
+        if architecture == "conv":
+            side = conv_image_side(n_features)
+            if side is None:
+                raise ValueError(f"architecture='conv' needs square images whose side is a multiple of 4; "
+                                 f"n_features={n_features} is not one. Use architecture='mlp'.")
+            self.encoder = ConvEncoder(side, hidden_sizes, latent_dim)
+            self.decoder = ConvDecoder(latent_dim, tuple(reversed(hidden_sizes)), side)
+        else:
+            self.encoder = MLPEncoder(n_features, hidden_sizes, latent_dim)
+            self.decoder = MLPDecoder(latent_dim, tuple(reversed(hidden_sizes)), n_features)
         self.prior = MixturePrior(n_components, latent_dim)
 
     def log_posterior(self, mean, log_var):
