@@ -60,7 +60,7 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         Widths of the encoder's hidden layers; the decoder mirrors them.
         With ``architecture='conv'`` the flattened feature map takes the place
         of the first width.
-    architecture : {'auto', 'mlp', 'conv'}, default='mlp'
+    architecture : {'auto', 'mlp', 'conv'}, default='auto'
         Dense encoder and decoder, or two stride-2 convolutions (32 and 64
         channels) before the dense layers of the encoder and two transposed
         ones after those of the decoder (square images whose side is a
@@ -70,11 +70,14 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         lengths are shorter (see ``max_epochs``).
     max_epochs : int or 'auto', default='auto'
         Epochs of GMVAE training after pretraining. 'auto' gives about
-        24,000 optimizer steps, within 10 to 100 epochs (79 epochs for 19,358
-        images, 26 for 60,000, 100 for 1,797 with the default batch size).
+        24,000 optimizer steps with the dense architecture, within 10 to 100
+        epochs (79 epochs for 19,358 images, 26 for 60,000, 100 for 1,797 with
+        the default batch size), and about 10,000 with the convolutional one,
+        within 5 to 100 epochs (33 epochs for 19,358 images, 11 for 60,000).
     pretrain_epochs : int or 'auto', default='auto'
         Epochs of autoencoder pretraining before the mixture initialisation.
-        'auto' gives about 3,000 optimizer steps, within 5 to 50 epochs.
+        'auto' gives about 3,000 optimizer steps (dense), within 5 to 50
+        epochs, or 1,500 (convolutional), within 2 to 50 epochs.
     batch_size : int, default=64
         Mini-batch size.
     learning_rate : float, default=1e-3
@@ -217,7 +220,7 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         *,
         latent_dim=32,
         hidden_sizes=(512, 256),
-        architecture="mlp",
+        architecture="auto",
         max_epochs="auto",
         pretrain_epochs="auto",
         batch_size=64,
