@@ -31,15 +31,26 @@ from joblib import Memory
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 
-from skgmvae import ClusterLabelDecoder, GMVAETransformer, labeled_accuracy_scorer
+from skgmvae import (
+    ClusterLabelDecoder,
+    GMVAETransformer,
+    labeled_accuracy_scorer,
+)
 
 cv = KFold(3, shuffle=True, random_state=0)
 pipe = Pipeline(
-    [("gmvae", GMVAETransformer(max_epochs=40, random_state=0)), ("decoder", ClusterLabelDecoder())],
+    [
+        ("gmvae", GMVAETransformer(max_epochs=40, random_state=0)),
+        ("decoder", ClusterLabelDecoder()),
+    ],
     memory=Memory(mkdtemp(), verbose=0),
 )
-search = GridSearchCV(pipe, {"gmvae__k": [10, 30, 60], "decoder__mode": ["soft", "hard"]},
-                      scoring=labeled_accuracy_scorer, cv=cv)
+search = GridSearchCV(
+    pipe,
+    {"gmvae__k": [10, 30, 60], "decoder__mode": ["soft", "hard"]},
+    scoring=labeled_accuracy_scorer,
+    cv=cv,
+)
 search.fit(X, y_semi)
 print("best:", search.best_params_, f"{search.best_score_:.3f}")
 
@@ -59,11 +70,22 @@ baselines = {
     "XGBoost": XGBClassifier(n_estimators=100, n_jobs=2, verbosity=0),
 }
 rows = []
-for params, mean, std in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"],
-                             search.cv_results_["std_test_score"]):
-    rows.append((f"GMVAE k={params['gmvae__k']} {params['decoder__mode']}", mean, std))
+for params, mean, std in zip(
+    search.cv_results_["params"],
+    search.cv_results_["mean_test_score"],
+    search.cv_results_["std_test_score"],
+):
+    rows.append(
+        (f"GMVAE k={params['gmvae__k']} {params['decoder__mode']}", mean, std)
+    )
 for name, classifier in baselines.items():
-    scores = cross_val_score(LabeledOnlyClassifier(classifier), X, y_semi, cv=cv, scoring=labeled_accuracy_scorer)
+    scores = cross_val_score(
+        LabeledOnlyClassifier(classifier),
+        X,
+        y_semi,
+        cv=cv,
+        scoring=labeled_accuracy_scorer,
+    )
     rows.append((name, scores.mean(), scores.std()))
 
 print(f"{'method':<26} accuracy on labeled test rows")
@@ -83,8 +105,17 @@ import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(7, 4))
 names, means, stds = zip(*rows)
-colors = ["tab:blue" if name.startswith("GMVAE") else "tab:gray" for name in names]
-ax.barh(names, means, xerr=stds, color=colors, capsize=3, label="mean ± sd over the 3 folds")
+colors = [
+    "tab:blue" if name.startswith("GMVAE") else "tab:gray" for name in names
+]
+ax.barh(
+    names,
+    means,
+    xerr=stds,
+    color=colors,
+    capsize=3,
+    label="mean ± sd over the 3 folds",
+)
 ax.invert_yaxis()
 ax.set_xlabel("cross-validated accuracy on the labeled rows")
 ax.set_xlim(0.6, 1.0)  # a 0-1 axis would hide the differences

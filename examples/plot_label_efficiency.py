@@ -17,7 +17,8 @@ from skgmvae.datasets import load_digits_dataset
 digits = load_digits_dataset()
 X, y = digits.X_train, digits.y_train
 gmvae = GMVAETransformer(k=100, random_state=0).fit(X)
-print(f"{gmvae.n_epochs_} epochs; {gmvae.n_components_used_:.0f} of 100 components in effective use")
+used = gmvae.n_components_used_
+print(f"{gmvae.n_epochs_} epochs; {used:.0f} of 100 components in use")
 
 # %%
 # Draw labels at random and fit every method on the same rows
@@ -35,12 +36,22 @@ from skgmvae.evaluation import format_table, label_efficiency, summarize
 methods = {
     "GMVAE soft": (ClusterLabelDecoder(mode="soft"), "posterior"),
     "GMVAE hard": (ClusterLabelDecoder(mode="hard"), "posterior"),
-    "LogisticRegression": (LabeledOnlyClassifier(LogisticRegression(max_iter=1000)), "pixels"),
-    "XGBoost": (LabeledOnlyClassifier(XGBClassifier(n_estimators=100, n_jobs=2, verbosity=0)), "pixels"),
+    "LogisticRegression": (
+        LabeledOnlyClassifier(LogisticRegression(max_iter=1000)),
+        "pixels",
+    ),
+    "XGBoost": (
+        LabeledOnlyClassifier(
+            XGBClassifier(n_estimators=100, n_jobs=2, verbosity=0)
+        ),
+        "pixels",
+    ),
     "LabelSpreading": (LabelSpreading(kernel="knn", n_neighbors=10), "pixels"),
 }
 features = {"posterior": gmvae.transform(X), "pixels": X}
-records = label_efficiency(features, y, methods, [10, 20, 50, 100, 200, 500], n_seeds=5)
+records = label_efficiency(
+    features, y, methods, [10, 20, 50, 100, 200, 500], n_seeds=5
+)
 summary = summarize(records)
 print(format_table(summary))
 
@@ -58,6 +69,8 @@ import matplotlib.pyplot as plt
 from skgmvae.plotting import plot_label_efficiency
 
 fig, ax = plt.subplots(figsize=(7, 4.5))
-plot_label_efficiency(summary, ax=ax, title="Digits: accuracy on the unlabeled rest")
+plot_label_efficiency(
+    summary, ax=ax, title="Digits: accuracy on the unlabeled rest"
+)
 fig.tight_layout()
 plt.show()

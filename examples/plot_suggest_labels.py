@@ -25,7 +25,13 @@ gmvae = GMVAETransformer(k=30, random_state=0).fit(X)
 chosen = suggest_labels(gmvae, X, 30)
 
 fig, ax = plt.subplots(figsize=(6, 2.2))
-plot_image_grid(X[chosen], (8, 8), ax=ax, n_columns=10, title="the first 30 images to label")
+plot_image_grid(
+    X[chosen],
+    (8, 8),
+    ax=ax,
+    n_columns=10,
+    title="the first 30 images to label",
+)
 fig.tight_layout(pad=0.3)
 plt.show()
 # How many of the 30 suggested images are of each digit 0..9: one typical image per cluster covers every
@@ -42,17 +48,32 @@ Q = gmvae.transform(X)
 
 def accuracy(labeled):
     rest = np.setdiff1d(np.arange(len(X)), labeled)
-    return ClusterLabelDecoder().fit(Q[labeled], y[labeled]).score(Q[rest], y[rest])
+    return (
+        ClusterLabelDecoder()
+        .fit(Q[labeled], y[labeled])
+        .score(Q[rest], y[rest])
+    )
 
 
 budgets = [10, 15, 30, 60, 90]
 suggested = [accuracy(suggest_labels(gmvae, X, n)) for n in budgets]
-random = [[accuracy(np.random.RandomState(s).choice(len(X), n, replace=False)) for s in range(10)]
-          for n in budgets]
+random = [
+    [
+        accuracy(np.random.RandomState(s).choice(len(X), n, replace=False))
+        for s in range(10)
+    ]
+    for n in budgets
+]
 
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.errorbar(budgets, 100 * np.mean(random, axis=1), yerr=100 * np.std(random, axis=1), marker="o",
-            capsize=3, label="random labels (mean ± sd)")
+ax.errorbar(
+    budgets,
+    100 * np.mean(random, axis=1),
+    yerr=100 * np.std(random, axis=1),
+    marker="o",
+    capsize=3,
+    label="random labels (mean ± sd)",
+)
 ax.plot(budgets, 100 * np.array(suggested), marker="s", label="suggest_labels")
 ax.set_xlabel("number of labels")
 ax.set_ylabel("accuracy on the other images (%)")

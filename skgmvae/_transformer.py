@@ -136,9 +136,6 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         When fitted already, continue training the current model for
         ``max_epochs`` more epochs instead of starting again.
 
-    Input: floats in [0, 1], or ``uint8`` images read as ``value / 255``. A
-    memmap (or an array over 2 GiB) is validated and read chunk by chunk.
-
     Attributes
     ----------
     n_features_in_ : int
@@ -178,6 +175,11 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         :class:`TrainingInterrupted` warning says where). The weights are
         those of the last completed epoch; an interrupt during pretraining
         skips GMVAE training and fits the mixture on that epoch's codes.
+
+    Notes
+    -----
+    Input: floats in [0, 1], or ``uint8`` images read as ``value / 255``. A
+    memmap (or an array over 2 GiB) is validated and read chunk by chunk.
 
     Examples
     --------

@@ -56,7 +56,18 @@ def write_atomic(path, text, *, force=False):
 
 
 def suggestions_csv(paths):
-    """A labels CSV to fill: ``order``, ``path`` and an empty ``label`` per image, in labeling order."""
+    """A labels CSV to fill: ``order``, ``path`` and an empty ``label`` per image, in labeling order.
+
+    Parameters
+    ----------
+    paths : list of str
+        The images to label, first to label first.
+
+    Returns
+    -------
+    str
+        The CSV text, header included.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["order", *LABELS_COLUMNS])

@@ -1,9 +1,10 @@
 """Write the intersphinx inventories the docs link out with (the CI build has no network).
 
 Each inventory lists the public names of an installed package (scikit-learn,
-NumPy, PyTorch) with the page its online documentation gives each of them, in
-the Sphinx inventory format (four header lines, then zlib-compressed
-``name domain:role priority uri display`` lines). Run it again after a major
+NumPy, PyTorch; and the Python built-ins numpydoc's type aliases link to) with
+the page its online documentation gives each of them, in the Sphinx inventory
+format (four header lines, then zlib-compressed ``name domain:role priority
+uri display`` lines). Run it again after a major
 upgrade of one of these packages::
 
     python docs/_inventories/write_inventories.py
@@ -11,6 +12,7 @@ upgrade of one of these packages::
 
 import importlib
 import inspect
+import platform
 import zlib
 from pathlib import Path
 
@@ -63,6 +65,9 @@ def numpy_entries():
         full = f"numpy.{name}"
         yield full, role, f"reference/generated/{full}.html#{full}"
     yield "numpy.random.Generator", "py:class", "reference/random/generator.html#numpy.random.Generator"
+    # numpydoc's type aliases link "array-like" and "scalar" to these.
+    yield "array_like", "std:term", "reference/glossary.html#term-array_like"
+    yield "arrays.scalars", "std:label", "reference/arrays.scalars.html#arrays-scalars"
     yield "numpy.random.RandomState", "py:class", "reference/random/legacy.html#numpy.random.RandomState"
 
 
@@ -79,13 +84,27 @@ def torch_entries():
     yield "torch.utils.data.Dataset", "py:class", "data.html#torch.utils.data.Dataset"
 
 
+def python_entries():
+    """The built-in types and constants numpydoc's type aliases link to."""
+    for name in ("int", "float", "str", "list", "dict", "tuple", "bool", "bytes", "object", "type", "range",
+                 "slice", "set", "frozenset", "complex"):
+        yield name, "py:class", f"library/functions.html#{name}"
+    for name in ("None", "True", "False", "Ellipsis"):
+        yield name, "py:data", f"library/constants.html#{name}"
+    yield "bltin-boolean-values", "std:label", "library/stdtypes.html#boolean-type-bool"
+    for term in ("sequence", "iterable", "mapping", "callable", "hashable", "file-like object"):
+        yield term, "std:term", f"glossary.html#term-{term.replace(' ', '-')}"
+
+
 def write_inventory(path, project, version, entries):
     seen, lines = set(), []
     for name, role, uri in entries:
         if name in seen:
             continue
         seen.add(name)
-        lines.append(f"{name} {role} 1 {uri} -\n")
+        priority = -1 if role.startswith("std:") else 1
+        display = "Boolean Type - bool" if name == "bltin-boolean-values" else "-"
+        lines.append(f"{name} {role} {priority} {uri} {display}\n")
     header = (f"# Sphinx inventory version 2\n# Project: {project}\n# Version: {version}\n"
               "# The remainder of this file is compressed using zlib.\n")
     path.write_bytes(header.encode() + zlib.compress("".join(sorted(lines)).encode()))
@@ -100,6 +119,7 @@ def main():
     write_inventory(HERE / "sklearn.inv", "scikit-learn", sklearn.__version__, sklearn_entries())
     write_inventory(HERE / "numpy.inv", "NumPy", numpy.__version__, numpy_entries())
     write_inventory(HERE / "torch.inv", "PyTorch", torch.__version__.split("+")[0], torch_entries())
+    write_inventory(HERE / "python.inv", "Python", platform.python_version(), python_entries())
 
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ Nothing here knows about scikit-learn; the estimators in :mod:`skgmvae` assemble
 
 from .inference import batched_apply, to_float_tensor
 from .losses import autoencoder_loss, batch_usage_kl, elbo_terms, gmvae_loss, symmetric_kl
-from .modules import GMVAE, MixturePrior, MLPDecoder, MLPEncoder
+from .modules import GMVAE, ConvDecoder, ConvEncoder, MixturePrior, MLPDecoder, MLPEncoder
 from .revival import revive_components
 from .training import fit_loop, pretrain, run_epoch
 
 __all__ = [
+    "ConvDecoder",
+    "ConvEncoder",
     "GMVAE",
     "MLPDecoder",
     "MLPEncoder",
