@@ -128,7 +128,9 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         fixes the number.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, noise and the mixture
-        initialisation. With an int, results on the CPU are reproducible and
+        initialisation. With an int, results on the CPU are reproducible for
+        a fixed number of threads (an int ``n_jobs``: sums taken by another
+        number of threads round differently and move the training path) and
         the global NumPy / torch random states are left untouched.
     verbose : bool, default=False
         Show a tqdm progress bar with the loss terms.
