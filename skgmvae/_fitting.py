@@ -130,7 +130,7 @@ def initialize(estimator, rows, generator, augmenter, seed, device, adapt_thread
         Whether pretraining was interrupted (the mixture is then fitted on
         the codes of the last completed epoch).
     """
-    architecture = resolve_architecture(estimator.architecture, rows.shape[1])
+    architecture = estimator.architecture_
     module = GMVAE(rows.shape[1], estimator.k, estimator.latent_dim, tuple(estimator.hidden_sizes),
                    architecture).to(device)
     history, interrupted = [], False
@@ -174,7 +174,7 @@ def train(estimator, module, rows, generator, augmenter, seed, history, adapt_th
     """
     device = module.prior.means.device
     max_epochs = auto_epochs(estimator.max_epochs, "max_epochs", len(rows), estimator.batch_size,
-                             resolve_architecture(estimator.architecture, rows.shape[1]))
+                             estimator.architecture_)
     optimizer = torch.optim.Adam(module.parameters(), lr=estimator.learning_rate)
     scheduler = None
     if estimator.learning_rate_schedule == "cosine":
