@@ -47,13 +47,14 @@ def cluster_purity(Q, y):
 
 def encodings(gmvae, X_candidates):
     """Functions from rows to each encoding, with the scalers fitted on the candidates."""
-    latent_model = copy.deepcopy(gmvae).set_params(output="latent")
-    scaler = StandardScaler().fit(latent_model.transform(X_candidates))
+    both_model = copy.deepcopy(gmvae).set_params(output="both")  # one encoder pass for both outputs
+    k = gmvae.k
+    scaler = StandardScaler().fit(both_model.transform(X_candidates)[:, k:])
     normalizer = Normalizer()
 
     def features_of(rows):
-        latent = latent_model.transform(rows)
-        posterior = gmvae.transform(rows)
+        both = both_model.transform(rows)
+        posterior, latent = both[:, :k], both[:, k:]
         standardized = scaler.transform(latent)
         return {"posterior": posterior, "latent": standardized, "latent-l2": normalizer.transform(latent),
                 "both": np.hstack([posterior, standardized])}

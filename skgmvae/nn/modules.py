@@ -21,6 +21,12 @@ from torch import nn
 LOG_2PI = math.log(2.0 * math.pi)
 
 
+def _gaussian_parameters(output):
+    """Split an encoder's last layer into the mean and the (bounded) log-variance of q(z|x)."""
+    mean, log_var = output.chunk(2, dim=-1)
+    return mean, log_var.clamp(-12.0, 8.0)
+
+
 def _mlp(sizes, activation=nn.ReLU):
     layers = []
     for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
@@ -58,8 +64,7 @@ class MLPEncoder(nn.Module):
         -------
         mean, log_var : Tensors of shape (batch, latent_dim)
         """
-        mean, log_var = self.body(x).chunk(2, dim=-1)
-        return mean, log_var.clamp(-12.0, 8.0)
+        return _gaussian_parameters(self.body(x))
 
 
 class MLPDecoder(nn.Module):
@@ -145,9 +150,7 @@ class ConvEncoder(nn.Module):
         -------
         mean, log_var : Tensors of shape (batch, latent_dim)
         """
-        features = self.convolutions(x.view(-1, 1, self.side, self.side))
-        mean, log_var = self.dense(features).chunk(2, dim=-1)
-        return mean, log_var.clamp(-12.0, 8.0)
+        return _gaussian_parameters(self.dense(self.convolutions(x.view(-1, 1, self.side, self.side))))
 
 
 class ConvDecoder(nn.Module):
