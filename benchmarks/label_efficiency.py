@@ -55,7 +55,7 @@ def build_methods(k, random_state):
         "GMVAE soft": (ClusterLabelDecoder(mode="soft"), "posterior"),
         "GMVAE hard": (ClusterLabelDecoder(mode="hard"), "posterior"),
         "GMVAE latent + LabelSpreading": (LabelSpreading(kernel="knn", n_neighbors=20, max_iter=100), "latent"),
-        "GMVAE latent + SVC": (LabeledOnlyClassifier(SVC()), "latent"),
+        "GMVAE latent + SVC": (LabeledOnlyClassifier(SVC(C=10)), "latent"),
         "LogisticRegression": (LabeledOnlyClassifier(LogisticRegression(max_iter=1000)), "pixels"),
         "MLPClassifier": (LabeledOnlyClassifier(MLPClassifier((256,), max_iter=500, random_state=random_state)),
                           "pixels"),

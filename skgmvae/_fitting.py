@@ -28,7 +28,7 @@ _USAGE_SAMPLE = 4096
 # fit time (benchmarks/VARIANTS.md).
 _AUTO_STEPS = {
     "mlp": {"max_epochs": (24_000, 10, 100), "pretrain_epochs": (3_000, 5, 50)},
-    "conv": {"max_epochs": (10_000, 5, 100), "pretrain_epochs": (1_500, 2, 50)},
+    "conv": {"max_epochs": (13_000, 5, 100), "pretrain_epochs": (1_500, 2, 50)},
 }
 # 'auto' augmentation and 'auto' architecture: square images at least this many pixels wide.
 AUTO_AUGMENT_MIN_SIDE = 16

@@ -111,6 +111,16 @@ def test_erasing_zeroes_one_rectangle_no_larger_than_max_erase():
     assert (erased.sum(dim=(1, 2)) > 0).float().mean() > 0.8  # most draws erase something
 
 
+def test_mirror_flips_about_half_of_the_images_left_to_right_and_nothing_else():
+    image = torch.rand(1, 6, 6, generator=torch.Generator().manual_seed(1))
+    mirror = RandomAffine((6, 6), max_rotation=0.0, max_shift=0.0, scale_range=(1.0, 1.0), mirror=True)
+    views = mirror(image.view(1, -1).repeat(400, 1), torch.Generator().manual_seed(0)).view(400, 6, 6)
+    unchanged = torch.isclose(views, image, atol=1e-5).flatten(1).all(1)
+    mirrored = torch.isclose(views, image.flip(-1), atol=1e-5).flatten(1).all(1)
+    assert bool((unchanged ^ mirrored).all())
+    assert 0.4 < mirrored.float().mean().item() < 0.6
+
+
 def test_conv_gmvae_encodes_and_decodes_square_images_and_refuses_other_sizes():
     model = GMVAE(784, n_components=3, latent_dim=4, hidden_sizes=(64, 32), architecture="conv")
     mean, log_var, log_resp = model(torch.rand(5, 784))

@@ -230,6 +230,7 @@ def test_bad_X_raises_clear_error(X_bad, error, match, small_gmvae):
         ({"hidden_sizes": (0,)}, "hidden_sizes"),
         ({"learning_rate": -1.0}, "learning_rate"),
         ({"augment": True}, "square"),
+        ({"augment": "mirror"}, "square"),
         ({"min_component_usage": 1.5}, "min_component_usage"),
         ({"device": "tpu9"}, "not a torch device; use 'auto', 'cpu', 'cuda'"),
         ({"output": "codes"}, "'output' parameter"),

@@ -1,4 +1,5 @@
-"""Random distortions of image batches: small affine maps (rotation, shift, scale), optionally an erased patch."""
+"""Random distortions of image batches: small affine maps (rotation, shift, scale), optionally a left-right
+mirror and an erased patch."""
 
 import math
 
@@ -23,14 +24,19 @@ class RandomAffine:
         Largest side of a rectangle set to zero after the warp, as a fraction
         of the image side (random erasing); each side is drawn uniformly up to
         it and the position uniformly. 0 erases nothing.
+    mirror : bool, default=False
+        Also mirror half of the images left to right, for images whose class
+        survives it (clothes, most photographs; not letters or digits).
     """
 
-    def __init__(self, image_shape, max_rotation=12.0, max_shift=0.08, scale_range=(0.9, 1.1), max_erase=0.0):
+    def __init__(self, image_shape, max_rotation=12.0, max_shift=0.08, scale_range=(0.9, 1.1), max_erase=0.0,
+                 mirror=False):
         self.image_shape = tuple(image_shape)
         self.max_rotation = max_rotation
         self.max_shift = max_shift
         self.scale_range = scale_range
         self.max_erase = max_erase
+        self.mirror = mirror
 
     def _uniform(self, n, low, high, generator, device):
         return low + (high - low) * torch.rand(n, generator=generator, device=device)
@@ -55,6 +61,10 @@ class RandomAffine:
         theta = torch.stack(
             [torch.stack([cos, -sin, shift[:, 0]], -1), torch.stack([sin, cos, shift[:, 1]], -1)], 1
         )
+        if self.mirror:
+            # Negating the column that multiplies the output's x coordinate mirrors the image left to right.
+            side = torch.where(torch.rand(n, generator=generator, device=device) < 0.5, -1.0, 1.0)
+            theta = torch.cat([theta[:, :, :1] * side.view(n, 1, 1), theta[:, :, 1:]], dim=2)
         images = x.view(n, 1, *self.image_shape)
         grid = F.affine_grid(theta, images.shape, align_corners=False)
         warped = F.grid_sample(images, grid, align_corners=False, padding_mode="zeros")
