@@ -3,12 +3,14 @@
 A :class:`GMVAETransformer` learns clusters without labels; a
 :class:`ClusterLabelDecoder` names them from a few labeled rows (``y == -1``
 marks the unlabeled ones). :class:`LabeledOnlyClassifier` lets stock
-classifiers be compared on the same partly labeled data.
+classifiers be compared on the same partly labeled data; :class:`UMAPMixture`
+clusters the GMVAE's latent codes again in a UMAP embedding.
 """
 
 from ._active import suggest_labels
 from ._decoder import ClusterLabelDecoder
 from ._labeled import LabeledOnlyClassifier, labeled_accuracy_score, labeled_accuracy_scorer
+from ._manifold import UMAPMixture
 from ._persistence import read_metadata as read_model_metadata
 from ._transformer import GMVAETransformer
 from .exceptions import ComponentCollapseWarning, TrainingInterrupted
@@ -21,6 +23,7 @@ __all__ = [
     "GMVAETransformer",
     "LabeledOnlyClassifier",
     "TrainingInterrupted",
+    "UMAPMixture",
     "__version__",
     "labeled_accuracy_score",
     "labeled_accuracy_scorer",

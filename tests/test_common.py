@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier
+from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier, UMAPMixture
 
 FAST_GMVAE = GMVAETransformer(k=2, latent_dim=2, hidden_sizes=(8,), max_epochs=2, pretrain_epochs=1,
                               batch_size=32, random_state=0, device="cpu")
@@ -73,7 +73,8 @@ def _check_name(check):
 
 
 @parametrize_with_checks(
-    [FAST_GMVAE, ClusterLabelDecoder(), LabeledOnlyClassifier(LogisticRegression())],
+    [FAST_GMVAE, ClusterLabelDecoder(), LabeledOnlyClassifier(LogisticRegression()),
+     UMAPMixture(k=3, n_components=2, n_neighbors=5, random_state=0)],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):

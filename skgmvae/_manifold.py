@@ -1,0 +1,175 @@
+"""UMAPMixture: clusters of the GMVAE's codes from a Gaussian mixture on their UMAP embedding."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+# Added to the mixture's variances: UMAP packs near-duplicate codes onto almost the same point, where a
+# component's empirical variance would otherwise vanish.
+_REG_COVAR = 1e-4
+
+
+def _umap_class():
+    try:
+        from umap import UMAP
+    except ImportError as error:
+        raise ImportError(
+            "UMAPMixture needs the umap-learn package: pip install 'skgmvae[umap]' (or pip install umap-learn)."
+        ) from error
+    return UMAP
+
+
+class UMAPMixture(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """A posterior over ``k`` clusters from a Gaussian mixture fitted on a UMAP embedding of the input.
+
+    Meant for the GMVAE's latent codes: ``GMVAETransformer(output='latent')``,
+    then :class:`~sklearn.preprocessing.Normalizer`, then this, then
+    :class:`ClusterLabelDecoder`. UMAP keeps the neighbourhoods of the codes
+    and drops the directions that only spread a class out, so the mixture
+    fitted in its embedding finds purer clusters than the GMVAE's own prior
+    (the N2D recipe: McConville et al., 2020). The soft and hard decoding
+    rules read its output exactly as they read q(c|x).
+
+    Needs the optional dependency umap-learn (``pip install 'skgmvae[umap]'``).
+
+    Parameters
+    ----------
+    k : int, default=200
+        Number of clusters (mixture components).
+    n_components : int, default=10
+        Dimension of the UMAP embedding.
+    n_neighbors : int, default=20
+        Neighbours UMAP's graph keeps per row (at most ``n_samples - 1`` are
+        used).
+    random_state : int, RandomState instance or None, default=None
+        Seeds UMAP and the mixture. An int makes fitting reproducible (UMAP
+        then runs on one thread).
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+        UMAP's embedding of the training rows.
+    mixture_ : sklearn.mixture.GaussianMixture
+        Diagonal Gaussian mixture with ``k`` components fitted on the
+        embedding of the training rows.
+    n_features_in_ : int
+        Number of input features (the latent dimension).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the input features, when they were all strings.
+
+    See Also
+    --------
+    GMVAETransformer : Its ``output='posterior'`` is the GMVAE's own q(c|x).
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import Normalizer
+    >>> from skgmvae import ClusterLabelDecoder, GMVAETransformer, UMAPMixture
+    >>> model = make_pipeline(  # doctest: +SKIP
+    ...     GMVAETransformer(output="latent"), Normalizer(), UMAPMixture(k=200), ClusterLabelDecoder()
+    ... )
+    """
+
+    _parameter_constraints: dict = {
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, k=200, *, n_components=10, n_neighbors=20, random_state=None):
+        self.k = k
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.random_state = random_state
+
+    def _fit_embedding(self, X):
+        X = validate_data(self, X, dtype=np.float32)
+        n_samples = X.shape[0]
+        if n_samples <= self.n_components + 1:
+            raise ValueError(
+                f"UMAPMixture needs more than n_components + 1 = {self.n_components + 1} rows to embed, got "
+                f"n_samples={n_samples}. Fit on more rows or lower n_components."
+            )
+        if self.k > n_samples:
+            raise ValueError(f"k={self.k} clusters need k <= n_samples, but there are {n_samples} rows. Lower k.")
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        n_neighbors = min(self.n_neighbors, n_samples - 1)
+        embedding = _umap_class()(
+            n_components=self.n_components, n_neighbors=n_neighbors, min_dist=0.0, random_state=seed, n_jobs=1,
+        ).fit_transform(X)
+        self.embedding_ = np.asarray(embedding, dtype=np.float64)
+        # New rows are placed at the distance-weighted mean of their neighbours' embeddings (where UMAP's own
+        # transform starts before refining the batch jointly): a row's place then does not depend on which
+        # other rows share its batch, and a training row lands exactly on its own embedding.
+        self._embedding_neighbors = KNeighborsRegressor(n_neighbors, weights="distance").fit(X, self.embedding_)
+        self.mixture_ = GaussianMixture(self.k, covariance_type="diag", reg_covar=_REG_COVAR,
+                                        random_state=seed).fit(self.embedding_)
+        self._n_features_out = self.k
+        return self.embedding_
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Embed ``X`` with UMAP and fit the mixture on the embedding.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Latent codes (e.g. unit-length means of q(z|x)).
+        y : Ignored
+            Accepted for Pipeline compatibility.
+
+        Returns
+        -------
+        self : UMAPMixture
+        """
+        self._fit_embedding(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit, then the posterior of the training rows from their own embedding.
+
+        UMAP's embedding of the rows it was fitted on is not exactly what
+        :meth:`transform` gives for them afterwards, so this reads the fitted
+        embedding directly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k)
+            Rows sum to one.
+        """
+        embedding = self._fit_embedding(X)
+        return self.mixture_.predict_proba(embedding)
+
+    def transform(self, X):
+        """Posterior over the ``k`` clusters of new rows.
+
+        Each row is placed at the distance-weighted mean of the embeddings of
+        its ``n_neighbors`` nearest training rows (a training row on its own
+        embedding), then read by the mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k)
+            Rows sum to one.
+        """
+        check_is_fitted(self, "mixture_")
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        return self.mixture_.predict_proba(self._embedding_neighbors.predict(X))
