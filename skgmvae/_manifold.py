@@ -60,7 +60,7 @@ class UMAPMixture(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         embedding of the training rows.
     n_features_in_ : int
         Number of input features (the latent dimension).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the input features, when they were all strings.
 
     See Also
