@@ -24,8 +24,9 @@ _MAX_INIT_SAMPLES = 20_000
 # Images on which component usage is measured after each epoch.
 _USAGE_SAMPLE = 4096
 # The 'auto' training lengths, in optimizer steps, and their bounds in epochs, per architecture. A
-# convolutional step costs about 2.5 times a dense one on the CPU; these lengths give both about the same
-# fit time (benchmarks/VARIANTS.md).
+# convolutional step costs about 2.5 times a dense one on the CPU, so it gets fewer steps: 13,000 fit the
+# EMNIST pool in about 380 s on 2 cores, 10,000 (the dense model's time) gave 0.7 to 1.1 points less on
+# letters (benchmarks/VARIANTS.md).
 _AUTO_STEPS = {
     "mlp": {"max_epochs": (24_000, 10, 100), "pretrain_epochs": (3_000, 5, 50)},
     "conv": {"max_epochs": (13_000, 5, 100), "pretrain_epochs": (1_500, 2, 50)},

@@ -141,9 +141,8 @@ class UMAPMixture(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def fit_transform(self, X, y=None):
         """Fit, then the posterior of the training rows from their own embedding.
 
-        UMAP's embedding of the rows it was fitted on is not exactly what
-        :meth:`transform` gives for them afterwards, so this reads the fitted
-        embedding directly.
+        The same as ``fit(X).transform(X)`` (a training row lands on its own
+        embedding), without searching the neighbours again.
 
         Parameters
         ----------
