@@ -2,6 +2,9 @@
 
 import numpy as np
 
+# More methods than this and the legend of plot_label_efficiency goes beside the axes.
+_MAX_LEGEND_INSIDE = 6
+
 
 def plot_label_efficiency(summary, ax=None, split="rest", title=None):
     """Accuracy against the number of labels (log x axis), one line per method, with confidence bands.
@@ -44,7 +47,11 @@ def plot_label_efficiency(summary, ax=None, split="rest", title=None):
     if title:
         ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    if len(ax.get_lines()) > _MAX_LEGEND_INSIDE:
+        # Beside the axes: inside, a long legend hides the curves of the lower right.
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    else:
+        ax.legend()
     return ax
 
 
@@ -150,7 +157,7 @@ def save_label_efficiency_figure(summary, path, title, split="rest"):
     title : str
     split : str, default='rest'
     """
-    fig = _figure((7, 4.5))
+    fig = _figure((9.5, 4.5))
     plot_label_efficiency(summary, ax=fig.subplots(), split=split, title=title)
     fig.savefig(path, dpi=120)
 
