@@ -1,6 +1,7 @@
 """UMAPMixture: a posterior over clusters from a mixture on a UMAP embedding of the codes."""
 
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -85,3 +86,9 @@ def test_nan_codes_are_refused():
     X[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         UMAPMixture(k=3).fit(X)
+
+
+def test_missing_umap_learn_names_the_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "umap", None)  # what an uninstalled package looks like to import
+    with pytest.raises(ImportError, match=r"skgmvae\[umap\]"):
+        UMAPMixture(k=3).fit(np.random.RandomState(0).rand(30, 4))
