@@ -76,18 +76,22 @@ def feature_maker(gmvae, X_fit, X_candidates, k):
     kmeans = KMeans(k, n_init=1, random_state=0).fit(X_fit)
     pca = PCA(50, random_state=0).fit(X_candidates)
     both_model = copy.deepcopy(gmvae).set_params(output="both")  # one encoder pass for both outputs
-    # The UMAP mixture is fitted on the candidates' codes; their posterior comes from its fitted embedding.
-    candidate_codes = normalize(both_model.transform(X_candidates)[:, gmvae.k:])
     umap_mixture = UMAPMixture(k, random_state=0)
-    candidate_umap_posterior = umap_mixture.fit_transform(candidate_codes)
 
-    def features_of(rows):
-        both = both_model.transform(rows)
+    def features_from(rows, both, umap_posterior_of):
         # Unit-length codes: the contrastive term shapes their directions (benchmarks/latent_pipelines.py).
         codes = normalize(both[:, gmvae.k:])
-        umap_posterior = (candidate_umap_posterior if rows is X_candidates else umap_mixture.transform(codes))
-        return {"posterior": both[:, :gmvae.k], "latent": codes, "umap-posterior": umap_posterior,
+        return {"posterior": both[:, :gmvae.k], "latent": codes, "umap-posterior": umap_posterior_of(codes),
                 "pixels": rows, "pca": pca.transform(rows), "kmeans": np.eye(k)[kmeans.predict(rows)]}
+
+    # The candidates are encoded once; the UMAP mixture is fitted on their codes, and their posterior is read
+    # from its fitted embedding.
+    candidate_features = features_from(X_candidates, both_model.transform(X_candidates), umap_mixture.fit_transform)
+
+    def features_of(rows):
+        if rows is X_candidates:
+            return candidate_features
+        return features_from(rows, both_model.transform(rows), umap_mixture.transform)
 
     return features_of
 
