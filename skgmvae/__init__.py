@@ -12,6 +12,7 @@ from ._decoder import ClusterLabelDecoder
 from ._labeled import LabeledOnlyClassifier, labeled_accuracy_score, labeled_accuracy_scorer
 from ._manifold import UMAPMixture
 from ._persistence import read_metadata as read_model_metadata
+from ._selection import PartiallyLabeledKFold, RouteSearchCV
 from ._transformer import GMVAETransformer
 from .exceptions import ComponentCollapseWarning, TrainingInterrupted
 
@@ -22,6 +23,8 @@ __all__ = [
     "ComponentCollapseWarning",
     "GMVAETransformer",
     "LabeledOnlyClassifier",
+    "PartiallyLabeledKFold",
+    "RouteSearchCV",
     "TrainingInterrupted",
     "UMAPMixture",
     "__version__",

@@ -1,22 +1,19 @@
 """ClusterLabelDecoder: names the GMVAE's components with the labels of a few rows."""
 
-import warnings
-from numbers import Integral
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._labeled import LabeledAccuracyMixin
-from ._validation import check_has_labels, check_posterior_rows, labeled_mask
+from ._labels import split_labels
+from ._validation import check_posterior_rows
 
 
 class ClusterLabelDecoder(LabeledAccuracyMixin, ClassifierMixin, BaseEstimator):
     """Turns a posterior over clusters, q(c|x), into class predictions.
 
-    Only rows whose label is not -1 are used; all other rows are ignored, so
+    Only rows whose label is not -1 (nor ``"-1"``) are used; all other rows are ignored, so
     the decoder can follow a :class:`GMVAETransformer` in a Pipeline fitted on
     partly labeled data.
 
@@ -41,7 +38,8 @@ class ClusterLabelDecoder(LabeledAccuracyMixin, ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Labels seen among the labeled rows, sorted.
+        Labels seen among the labeled rows, sorted. Integer labels given in
+        an object array (a pandas column, say) come back as ``int64``.
     n_features_in_ : int
         Number of components K of the posteriors seen in fit.
     class_profiles_ : ndarray of shape (n_classes, n_components)
@@ -89,25 +87,16 @@ class ClusterLabelDecoder(LabeledAccuracyMixin, ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_components)
             q(c|x) of each row, e.g. from :meth:`GMVAETransformer.transform`.
         y : array-like of shape (n_samples,)
-            Labels; -1 marks an unlabeled row.
+            Labels; -1 or ``"-1"`` marks an unlabeled row. Strings and
+            numbers cannot be mixed among the labels.
 
         Returns
         -------
         self : ClusterLabelDecoder
         """
         Q, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False, multi_output=False)
-        y = column_or_1d(y, warn=True)
-        mask = labeled_mask(y)
-        check_has_labels(mask, type(self).__name__)
-        Q_labeled, y_labeled = Q[mask], y[mask]
-        if y_labeled.dtype == object and all(isinstance(label, Integral) for label in y_labeled):
-            # Integer labels in an object array (e.g. beside the -1 marker) read as "unknown" targets.
-            y_labeled = y_labeled.astype(np.int64)
-        with warnings.catch_warnings():
-            # Few labels per class is what this decoder is for; sklearn's hint that such
-            # targets "could represent a regression problem" would only mislead here.
-            warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
-            check_classification_targets(y_labeled)
+        mask, y_labeled = split_labels(column_or_1d(y, warn=True), estimator_name=type(self).__name__)
+        Q_labeled = Q[mask]
         check_posterior_rows(Q)
         self.classes_, y_index = np.unique(y_labeled, return_inverse=True)
         n_classes, n_components = len(self.classes_), Q.shape[1]

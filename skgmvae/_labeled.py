@@ -5,20 +5,23 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._validation import check_has_labels, labeled_mask
+from ._labels import as_class_array, split_labels
 
 
 def labeled_accuracy_score(y_true, y_pred, *, sample_weight=None):
     """Accuracy over the rows whose true label is not -1.
 
+    Labels are read as every estimator of this package reads them (integers
+    in an object array are integers; -1 and ``"-1"`` mark unlabeled rows).
+
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
-        True labels; -1 marks rows to skip.
+        True labels; -1 or ``"-1"`` marks rows to skip.
     y_pred : array-like of shape (n_samples,)
         Predicted labels.
     sample_weight : array-like of shape (n_samples,), optional
@@ -32,15 +35,17 @@ def labeled_accuracy_score(y_true, y_pred, *, sample_weight=None):
     ------
     ValueError
         If no row is labeled, or the lengths differ.
+    TypeError
+        If the labels mix strings and numbers.
     """
     y_true = column_or_1d(y_true)
     y_pred = column_or_1d(y_pred)
     if len(y_true) != len(y_pred):
         raise ValueError(f"y_true has {len(y_true)} rows but y_pred has {len(y_pred)}; they must match.")
-    mask = labeled_mask(y_true)
-    check_has_labels(mask, "labeled_accuracy_score")
+    mask, y_labeled = split_labels(y_true, estimator_name="labeled_accuracy_score")
+    y_pred = as_class_array(y_pred[mask], estimator_name="labeled_accuracy_score")
     weights = None if sample_weight is None else np.asarray(sample_weight)[mask]
-    return float(accuracy_score(y_true[mask], y_pred[mask], sample_weight=weights))
+    return float(accuracy_score(y_labeled, y_pred, sample_weight=weights))
 
 
 def labeled_accuracy_scorer(estimator, X, y):
@@ -51,16 +56,14 @@ def labeled_accuracy_scorer(estimator, X, y):
     estimator : fitted classifier or Pipeline
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
-        -1 marks rows that are not scored.
+        -1 or ``"-1"`` marks rows that are not scored.
 
     Returns
     -------
     float
     """
-    mask = labeled_mask(y)
-    check_has_labels(mask, "labeled_accuracy_scorer")
-    X_labeled = X.iloc[mask] if hasattr(X, "iloc") else np.asarray(X)[mask]
-    return labeled_accuracy_score(np.asarray(y)[mask], estimator.predict(X_labeled))
+    mask, y_labeled = split_labels(y, estimator_name="labeled_accuracy_scorer")
+    return labeled_accuracy_score(y_labeled, estimator.predict(_safe_indexing(X, np.flatnonzero(mask))))
 
 
 class LabeledAccuracyMixin:
@@ -83,7 +86,7 @@ class LabeledAccuracyMixin:
 
 
 class LabeledOnlyClassifier(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
-    """Fits any classifier on the rows whose label is not -1, ignoring the rest.
+    """Fits any classifier on the rows whose label is not -1 (nor ``"-1"``), ignoring the rest.
 
     Stock classifiers cannot take the -1 marker of unlabeled rows; wrapped in
     this, they can be cross-validated on the same X, y and splits as a
@@ -100,7 +103,8 @@ class LabeledOnlyClassifier(LabeledAccuracyMixin, MetaEstimatorMixin, Classifier
     estimator_ : classifier
         The fitted clone.
     classes_ : ndarray of shape (n_classes,)
-        Labels of the labeled rows, sorted.
+        Labels of the labeled rows, sorted. Integer labels given in an
+        object array (a pandas column, say) come back as ``int64``.
     n_features_in_ : int
         Number of features seen in fit.
     n_labeled_ : int
@@ -132,7 +136,7 @@ class LabeledOnlyClassifier(LabeledAccuracyMixin, MetaEstimatorMixin, Classifier
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
-            -1 marks unlabeled rows.
+            -1 or ``"-1"`` marks unlabeled rows.
         **fit_params : dict
             Passed to the inner ``fit``.
 
@@ -142,14 +146,11 @@ class LabeledOnlyClassifier(LabeledAccuracyMixin, MetaEstimatorMixin, Classifier
         """
         X, y = validate_data(self, X, y, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False,
                              multi_output=False)
-        y = column_or_1d(y, warn=True)
-        mask = labeled_mask(y)
-        check_has_labels(mask, type(self).__name__)
-        check_classification_targets(y[mask])
-        self.label_encoder_ = LabelEncoder().fit(y[mask])
+        mask, y_labeled = split_labels(column_or_1d(y, warn=True), estimator_name=type(self).__name__)
+        self.label_encoder_ = LabelEncoder().fit(y_labeled)
         self.classes_ = self.label_encoder_.classes_
         self.estimator_ = clone(self.estimator)
-        self.estimator_.fit(X[mask], self.label_encoder_.transform(y[mask]), **fit_params)
+        self.estimator_.fit(X[mask], self.label_encoder_.transform(y_labeled), **fit_params)
         self.n_labeled_ = int(mask.sum())
         return self
 

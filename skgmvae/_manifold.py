@@ -33,9 +33,8 @@ class UMAPMixture(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     :class:`ClusterLabelDecoder`. UMAP keeps the neighbourhoods of the codes
     in a few dimensions, where a mixture separates them better than the
     GMVAE's own prior does in the latent space (the N2D recipe: McConville
-    et al., 2020; on the benchmark's letters and clothes, purity 86.5% and
-    81.9% against 81.7% and 78.4%). The soft and hard decoding rules read its
-    output exactly as they read q(c|x).
+    et al., 2020). The soft and hard decoding rules read its output exactly
+    as they read q(c|x).
 
     Needs the optional dependency umap-learn (``pip install 'skgmvae[umap]'``).
 
@@ -43,18 +42,18 @@ class UMAPMixture(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     ----------
     k : int, default=200
         Number of clusters (mixture components).
-    n_components : int, default=10
+    embedding_dim : int, default=10
         Dimension of the UMAP embedding.
     n_neighbors : int, default=20
         Neighbours UMAP's graph keeps per row (at most ``n_samples - 1`` are
         used).
     random_state : int, RandomState instance or None, default=None
-        Seeds UMAP and the mixture. An int makes fitting reproducible (UMAP
-        then runs on one thread).
+        Seeds UMAP and the mixture. A seed makes fitting reproducible, and
+        UMAP then runs on one thread; with None it uses every core.
 
     Attributes
     ----------
-    embedding_ : ndarray of shape (n_samples, n_components)
+    embedding_ : ndarray of shape (n_samples, embedding_dim)
         UMAP's embedding of the training rows.
     mixture_ : sklearn.mixture.GaussianMixture
         Diagonal Gaussian mixture with ``k`` components fitted on the
@@ -83,41 +82,45 @@ class UMAPMixture(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     _parameter_constraints: dict = {
         "k": [Interval(Integral, 1, None, closed="left")],
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "n_neighbors": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, k=200, *, n_components=10, n_neighbors=20, random_state=None):
+    def __init__(self, k=200, *, embedding_dim=10, n_neighbors=20, random_state=None):
         self.k = k
-        self.n_components = n_components
+        self.embedding_dim = embedding_dim
         self.n_neighbors = n_neighbors
         self.random_state = random_state
 
     def _fit_embedding(self, X):
         X = validate_data(self, X, dtype=np.float32)
         n_samples = X.shape[0]
-        if n_samples <= self.n_components + 1:
+        if n_samples <= self.embedding_dim + 1:
             raise ValueError(
-                f"UMAPMixture needs more than n_components + 1 = {self.n_components + 1} rows to embed, got "
-                f"n_samples={n_samples}. Fit on more rows or lower n_components."
+                f"UMAPMixture needs more than embedding_dim + 1 = {self.embedding_dim + 1} rows to embed, got "
+                f"n_samples={n_samples}. Fit on more rows or lower embedding_dim."
             )
         if self.k > n_samples:
             raise ValueError(f"k={self.k} clusters need k <= n_samples, but there are {n_samples} rows. Lower k.")
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        # UMAP is reproducible only on one thread; unseeded, it may use every core.
+        umap_seed = None if self.random_state is None else seed
         n_neighbors = min(self.n_neighbors, n_samples - 1)
         embedding = _umap_class()(
-            n_components=self.n_components, n_neighbors=n_neighbors, min_dist=0.0, random_state=seed, n_jobs=1,
+            n_components=self.embedding_dim, n_neighbors=n_neighbors, min_dist=0.0, random_state=umap_seed,
+            n_jobs=1 if umap_seed is not None else -1,
         ).fit_transform(X)
         self.embedding_ = np.asarray(embedding, dtype=np.float64)
-        # New rows are placed at the distance-weighted mean of their neighbours' embeddings (where UMAP's own
-        # transform starts before refining the batch jointly): a row's place then does not depend on which
-        # other rows share its batch, and a training row lands exactly on its own embedding.
-        self._embedding_neighbors = KNeighborsRegressor(n_neighbors, weights="distance").fit(X, self.embedding_)
         self.mixture_ = GaussianMixture(self.k, covariance_type="diag", reg_covar=_REG_COVAR,
                                         random_state=seed).fit(self.embedding_)
+        posterior = self.mixture_.predict_proba(self.embedding_)
+        # A new row takes the distance-weighted mean of its neighbours' posteriors: its answer then does not
+        # depend on the other rows of its batch, a training row keeps its own, and a row between two clusters
+        # shares its mass between them instead of landing in the gap with a confident answer.
+        self._posterior_neighbors = KNeighborsRegressor(n_neighbors, weights="distance").fit(X, posterior)
         self._n_features_out = self.k
-        return self.embedding_
+        return posterior
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -141,8 +144,8 @@ class UMAPMixture(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def fit_transform(self, X, y=None):
         """Fit, then the posterior of the training rows from their own embedding.
 
-        The same as ``fit(X).transform(X)`` (a training row lands on its own
-        embedding), without searching the neighbours again.
+        The same as ``fit(X).transform(X)`` (a training row keeps its own
+        posterior), without searching the neighbours again.
 
         Parameters
         ----------
@@ -154,15 +157,13 @@ class UMAPMixture(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         ndarray of shape (n_samples, k)
             Rows sum to one.
         """
-        embedding = self._fit_embedding(X)
-        return self.mixture_.predict_proba(embedding)
+        return self._fit_embedding(X)
 
     def transform(self, X):
         """Posterior over the ``k`` clusters of new rows.
 
-        Each row is placed at the distance-weighted mean of the embeddings of
-        its ``n_neighbors`` nearest training rows (a training row on its own
-        embedding), then read by the mixture.
+        Each row takes the distance-weighted mean of the posteriors of its
+        ``n_neighbors`` nearest training rows (a training row its own).
 
         Parameters
         ----------
@@ -175,4 +176,5 @@ class UMAPMixture(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         check_is_fitted(self, "mixture_")
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        return self.mixture_.predict_proba(self._embedding_neighbors.predict(X))
+        posterior = self._posterior_neighbors.predict(X)
+        return posterior / posterior.sum(axis=1, keepdims=True)

@@ -1,106 +1,91 @@
-"""The file format of a fitted GMVAETransformer: versioned, read back with ``torch.load(weights_only=True)``."""
+"""The file format of a fitted GMVAETransformer: versioned, read back with ``torch.load(weights_only=True)``.
 
-import copy
-from numbers import Integral
+A file holds the estimator's parameters, its fitted record
+(:class:`~skgmvae.nn.NetworkSpec`), the module's weights and the other fitted
+attributes, as tensors, numbers, strings and lists only, so no code runs when
+it is read. The estimator turns itself into such a payload and back
+(:meth:`GMVAETransformer.save` / :meth:`GMVAETransformer.load`); this module
+only writes, reads, checks and upgrades payloads.
+"""
 
-import numpy as np
+import io
+
 import torch
-from sklearn.utils.validation import check_is_fitted
 
-from ._fitting import effective_components, resolve_architecture
-from ._runtime import resolve_device
-from .nn.modules import GMVAE
+from ._fitting import resolve_architecture
+from ._io import write_atomic
 
 FORMAT = "skgmvae.GMVAETransformer"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
-# Parameters added after a file was written take the value that reproduces how it was trained
+VERSION = 3
+READABLE_VERSIONS = (2, 3)
+# Parameters added after a version-2 file was written take the value that reproduces how it was trained
 # (`output` and `n_jobs` do not change training, so their defaults serve).
 _MISSING_PARAMS = {"contrastive_weight": 0.0, "architecture": "mlp"}
 
 
-def save_transformer(transformer, path, metadata=None):
-    """Write the parameters and trained weights of a fitted transformer to ``path``.
-
-    The file holds only tensors, numbers, strings and lists, so no code runs
-    when it is read back.
+def write_payload(payload, path):
+    """Write a payload to a path (atomically: the old file stays whole until the new one is) or a binary file.
 
     Parameters
     ----------
-    transformer : fitted GMVAETransformer
-    path : str or path-like
-    metadata : dict of str to str, int, float or bool, optional
-        Stored beside the model (e.g. how its images were read); see
-        :func:`read_metadata`.
+    payload : dict
+    path : str, path-like or binary file object
     """
-    check_is_fitted(transformer)
-    params = transformer.get_params()
-    if not isinstance(params["random_state"], (Integral, type(None))):
-        params["random_state"] = None  # a RandomState instance cannot be stored safely
-    params["device"] = str(params["device"])
-    params["hidden_sizes"] = list(params["hidden_sizes"])
-    torch.save({
-        "format": FORMAT,
-        "format_version": VERSION,
-        "params": params,
-        "state_dict": {name: tensor.cpu() for name, tensor in transformer.module_.state_dict().items()},
-        "n_features_in": transformer.n_features_in_,
-        "feature_names_in": [str(name) for name in getattr(transformer, "feature_names_in_", [])],
-        "history": transformer.history_,
-        "pretrain_history": transformer.pretrain_history_,
-        "component_usage": torch.as_tensor(transformer.component_usage_),
-        "augment": transformer.augment_,
-        "metadata": dict(metadata or {}),
-    }, path)
+    if hasattr(path, "write"):
+        torch.save(payload, path)
+        return
+    with io.BytesIO() as buffer:
+        torch.save(payload, buffer)
+        write_atomic(path, buffer.getvalue(), force=True)
 
 
-def _read_payload(path):
+def read_payload(path):
+    """The payload of a model file, checked and upgraded to the current version.
+
+    Parameters
+    ----------
+    path : str, path-like or binary file object
+
+    Returns
+    -------
+    dict
+        With the keys ``params``, ``spec``, ``state_dict``, ``fitted`` and
+        ``metadata``.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a saved GMVAETransformer, is corrupt, or comes from
+        a version of skgmvae this one cannot read.
+    """
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for corrupt files
         raise ValueError(f"{path} could not be read as a saved GMVAETransformer: {error}") from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a file written by GMVAETransformer.save.")
-    if payload.get("format_version") not in READABLE_VERSIONS:
+    version = payload.get("format_version")
+    if version not in READABLE_VERSIONS:
         raise ValueError(
-            f"{path} was written in format version {payload.get('format_version')}, but this "
-            f"version of skgmvae reads versions {READABLE_VERSIONS}; refit the model or use the skgmvae "
-            "version that wrote it."
+            f"{path} was written in format version {version}, but this version of skgmvae reads versions "
+            f"{READABLE_VERSIONS}; refit the model or use the skgmvae version that wrote it."
         )
-    return payload
+    return _from_version_2(payload) if version == 2 else payload
 
 
-def load_transformer(cls, path, device):
-    """Rebuild a fitted ``cls`` (GMVAETransformer) from a file written by :func:`save_transformer`.
-
-    Parameters
-    ----------
-    cls : type
-    path : str or path-like
-    device : str or torch.device
-        Device for inference.
-
-    Returns
-    -------
-    GMVAETransformer
-    """
-    payload = _read_payload(path)
-    params = {**_MISSING_PARAMS, **payload["params"], "hidden_sizes": tuple(payload["params"]["hidden_sizes"]),
-              "device": device}
-    model = cls(**params)
-    module = GMVAE(payload["n_features_in"], model.k, model.latent_dim, model.hidden_sizes,
-                   resolve_architecture(model.architecture, payload["n_features_in"]))
-    module.load_state_dict(payload["state_dict"])
-    model._set_fitted_state(
-        module=module,
-        n_features_in=payload["n_features_in"],
-        feature_names_in=payload["feature_names_in"] or None,
-        history=payload["history"],
-        pretrain_history=payload["pretrain_history"],
-        component_usage=payload["component_usage"].numpy().astype(np.float64),
-        augment=payload["augment"],
-    )
-    return model
+def _from_version_2(payload):
+    """A version-2 payload (parameters and fitted attributes side by side) in the version-3 layout."""
+    params = {**_MISSING_PARAMS, **payload["params"]}
+    n_features = payload["n_features_in"]
+    spec = {"n_features": n_features, "n_components": params["k"], "latent_dim": params["latent_dim"],
+            "hidden_sizes": list(params["hidden_sizes"]),
+            "architecture": resolve_architecture(params["architecture"], n_features)}
+    fitted = {"n_features_in_": n_features, "feature_names_in_": payload["feature_names_in"],
+              "history_": payload["history"], "pretrain_history_": payload["pretrain_history"],
+              "component_usage_": payload["component_usage"], "augment_": payload["augment"],
+              "interrupted_": False, "n_threads_": None}
+    return {"format": FORMAT, "format_version": VERSION, "params": params, "spec": spec,
+            "state_dict": payload["state_dict"], "fitted": fitted, "metadata": payload.get("metadata", {})}
 
 
 def read_metadata(path):
@@ -114,71 +99,4 @@ def read_metadata(path):
     -------
     dict
     """
-    return dict(_read_payload(path).get("metadata", {}))
-
-
-class GMVAEPersistenceMixin:
-    """Saving, loading and pickling of :class:`GMVAETransformer` (the module goes to the CPU)."""
-
-    def save(self, path, *, metadata=None):
-        """Write the parameters and trained weights to ``path`` in a format that loads safely.
-
-        The file holds only tensors, numbers, strings and lists, so :meth:`load`
-        reads it with ``torch.load(weights_only=True)``: no code runs on load.
-
-        Parameters
-        ----------
-        path : str or path-like
-        metadata : dict, optional
-            Strings and numbers kept with the model (e.g. how the images
-            were read), returned by ``skgmvae.read_model_metadata(path)``.
-        """
-        save_transformer(self, path, metadata)
-
-    @classmethod
-    def load(cls, path, *, device="auto"):
-        """Load a transformer written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-        device : str, default='auto'
-            Device for inference; 'auto' picks CUDA when present.
-
-        Returns
-        -------
-        GMVAETransformer
-            Fitted, with the saved parameters and weights.
-
-        Raises
-        ------
-        ValueError
-            If the file is not a saved GMVAETransformer, is corrupt, or comes from
-            an incompatible version of skgmvae.
-        """
-        return load_transformer(cls, path, device)
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        if "module_" in state:
-            # Stored on the CPU so that a model fitted on a GPU unpickles anywhere.
-            state["module_"] = copy.deepcopy(self.module_).to("cpu")
-        return state
-
-    def _set_fitted_state(self, *, module, n_features_in, feature_names_in, history, pretrain_history,
-                          component_usage, augment):
-        """Restore the fitted attributes (used by :meth:`load`)."""
-        self.device_ = resolve_device(self.device)
-        self.module_ = module.to(self.device_)
-        self.n_features_in_ = n_features_in
-        if feature_names_in is not None:
-            self.feature_names_in_ = np.asarray(feature_names_in, dtype=object)
-        self.history_, self.pretrain_history_ = history, pretrain_history
-        self.n_epochs_ = len(history)
-        self.component_usage_ = component_usage
-        self.n_components_used_ = effective_components(component_usage)
-        self.augment_ = augment
-        self.architecture_ = resolve_architecture(self.architecture, n_features_in)
-        self.interrupted_ = False
-        self.n_threads_ = None
-
+    return dict(read_payload(path).get("metadata", {}))

@@ -43,11 +43,16 @@ def resolve_device(device):
     return resolved
 
 
-def available_cores():
-    """Cores this process may run on (its CPU affinity where the system reports it)."""
+def allowed_cpus():
+    """Indices of the CPUs this process may run on (its affinity set where the system reports it, else all)."""
     if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def available_cores():
+    """How many cores this process may run on."""
+    return len(allowed_cpus())
 
 
 def in_dask_worker():
@@ -91,13 +96,14 @@ def resolve_threads(n_jobs):
 class ThreadBudget:
     """The torch threads of one fit; with ``n_jobs=None`` it gives cores back when other processes take them.
 
-    After each epoch, :meth:`adapt` measures how many cores the *other*
-    processes kept busy during that epoch (system-wide busy CPU time minus
-    this process's own, over the wall time) and sets torch's threads to the
-    cores left, between 1 and the starting number. Torch's OpenMP threads
-    spin while they wait for each other, so a thread whose core is taken by
-    another process stalls all of them: measured on 2 cores beside another
-    torch process, a fit with 2 threads ran 11x slower than with 1.
+    After each epoch, :meth:`adapt` measures how busy the *other* processes
+    kept the cores this process may run on during that epoch (the busy time
+    of those CPUs minus this process's own, over the wall time) and sets
+    torch's threads to the cores left, between 1 and the starting number.
+    Only the CPUs of this process's affinity set count: a process pinned to
+    two cores of a busy 64-core host looks at its two cores. Torch's OpenMP
+    threads spin while they wait for each other, so a thread whose core is
+    taken by another process stalls all of them.
 
     Parameters
     ----------
@@ -110,7 +116,7 @@ class ThreadBudget:
     def __init__(self, threads, adaptive):
         self.threads = threads
         self.adaptive = adaptive and threads > 1
-        self._cores = available_cores()
+        self._cpus = allowed_cpus()
         self._mark = self._read() if self.adaptive else None
 
     def start(self):
@@ -120,14 +126,15 @@ class ThreadBudget:
             self.adapt()
         return torch.get_num_threads()
 
-    @staticmethod
-    def _read():
+    def _read(self):
+        """(wall clock, busy seconds of the allowed CPUs, this process's CPU seconds)."""
         import psutil
 
-        system = psutil.cpu_times()
+        per_cpu = psutil.cpu_times(percpu=True)
         own = psutil.Process().cpu_times()
         # On Linux, guest time is already counted in user time, so it is not added again.
-        busy = sum(getattr(system, field, 0.0) for field in ("user", "nice", "system", "irq", "softirq", "steal"))
+        busy = sum(getattr(per_cpu[cpu], field, 0.0) for cpu in self._cpus if cpu < len(per_cpu)
+                   for field in ("user", "nice", "system", "irq", "softirq", "steal"))
         return time.monotonic(), busy, own.user + own.system
 
     def adapt(self):
@@ -138,7 +145,7 @@ class ThreadBudget:
         wall = mark[0] - self._mark[0]
         if wall > 0.05:  # too short an epoch says nothing
             others = max(0.0, (mark[1] - self._mark[1]) - (mark[2] - self._mark[2])) / wall
-            wanted = int(min(self.threads, max(1, round(self._cores - others))))
+            wanted = int(min(self.threads, max(1, round(len(self._cpus) - others))))
             if wanted != torch.get_num_threads():
                 torch.set_num_threads(wanted)
                 # NumPy's BLAS (the mixture initialisation) follows, until the fit ends.

@@ -1,5 +1,18 @@
-"""GMVAETransformer: a Gaussian-mixture VAE as an unsupervised scikit-learn transformer."""
+"""GMVAETransformer: a Gaussian-mixture VAE as an unsupervised scikit-learn transformer.
 
+The class holds the whole estimator, in the order of its life: parameters and
+checks, the fitting steps (methods a subclass can override, as in
+scikit-learn's ``BaseMixture``), the fitted state, inference, and saving and
+loading. What it assembles lives elsewhere, each a part with its own inputs:
+the torch modules, losses and one training epoch in :mod:`skgmvae.nn`, the
+helpers of fit that need no estimator in :mod:`skgmvae._fitting`, the file
+format in :mod:`skgmvae._persistence`, reading rows and writing files in
+:mod:`skgmvae._io`, the device and threads in :mod:`skgmvae._runtime`.
+"""
+
+import copy
+import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -8,26 +21,45 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
 
 from ._fitting import (
     AUTO_AUGMENT_MIN_SIDE,
+    MAX_INIT_SAMPLES,
+    auto_epochs,
     effective_components,
-    initialize,
+    fit_code_mixture,
+    random_rows,
     resolve_architecture,
     square_image_shape,
-    train,
     training_rows,
     warn_if_collapsed,
 )
-from ._inference import GMVAEInferenceMixin, responsibilities
-from ._persistence import GMVAEPersistenceMixin
+from ._io import read_rows
+from ._persistence import FORMAT, VERSION, read_payload, write_payload
 from ._runtime import resolve_device, torch_threads
 from ._validation import validate_images
+from .exceptions import TrainingInterrupted
 from .nn.augment import RandomAffine
-from .nn.modules import conv_image_side
+from .nn.inference import batched_apply, component_usage, to_float_tensor
+from .nn.losses import autoencoder_loss, elbo_terms, gmvae_loss
+from .nn.modules import NetworkSpec, conv_image_side
+from .nn.revival import revive_components
+from .nn.training import run_epoch
+
+# Images on which component usage is measured after each epoch.
+_USAGE_SAMPLE = 4096
+# Standard-normal draws of the reconstruction term in score_samples.
+_ELBO_DRAWS = 4
 
 
-class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMixin, BaseEstimator):
+def responsibilities(log_resp):
+    """q(c|x) from float64 log q(c|x), rows renormalised to sum to 1 exactly."""
+    resp = np.exp(log_resp)
+    return resp / resp.sum(axis=1, keepdims=True)
+
+
+class GMVAETransformer(TransformerMixin, BaseEstimator):
     """Gaussian-mixture variational autoencoder that maps images to q(c|x) (or to latent codes).
 
     Fitting is unsupervised: ``y`` is accepted and ignored, so the transformer
@@ -36,7 +68,8 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
 
     The generative model is the GMVAE's: a uniform categorical c over ``k``
     components, a Gaussian p(z|c) with learned mean and diagonal variance, and
-    a Bernoulli likelihood p(x|z) whose logits come from an MLP decoder.
+    a Bernoulli likelihood p(x|z) whose logits come from the decoder (dense,
+    or convolutional for square images, see ``architecture``).
 
     Each sample is decoded **once** per step, not once per component: q(z|x)
     is one Gaussian and q(c|x) the closed-form optimum of the ELBO given it
@@ -66,8 +99,8 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         ones after those of the decoder (square images whose side is a
         multiple of 4, e.g. 28x28). 'auto' picks 'conv' for such images at
         least 16 pixels wide and 'mlp' otherwise. A convolutional step costs
-        about 2.5 dense ones on the CPU, so with 'conv' the 'auto' training
-        lengths are shorter (see ``max_epochs``).
+        more than a dense one, so with 'conv' the 'auto' training lengths are
+        shorter (see ``max_epochs``).
     max_epochs : int or 'auto', default='auto'
         Epochs of GMVAE training after pretraining. 'auto' gives about
         24,000 optimizer steps with the dense architecture, within 10 to 100
@@ -139,10 +172,19 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         Show a tqdm progress bar with the loss terms.
     warm_start : bool, default=False
         When fitted already, continue training the current model for
-        ``max_epochs`` more epochs instead of starting again.
+        ``max_epochs`` more epochs instead of starting again. The network
+        must keep its shape: a change of ``k``, ``latent_dim``,
+        ``hidden_sizes``, ``architecture`` or of the number of features
+        raises a ValueError (set ``warm_start=False`` to start afresh).
 
     Attributes
     ----------
+    spec_ : skgmvae.nn.NetworkSpec
+        The fitted record: what defines the network (number of features,
+        ``k``, latent size, hidden sizes, resolved architecture).
+        ``transform``, ``sample``, feature names, warm starts and saved files
+        read it, never the current parameters, so ``set_params`` after fit
+        changes nothing until the next fit.
     n_features_in_ : int
         Number of pixels seen in fit.
     feature_names_in_ : ndarray of shape (n_features,)
@@ -177,13 +219,21 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
     architecture_ : {'mlp', 'conv'}
         The encoder and decoder used (``architecture`` with 'auto' resolved).
     interrupted_ : bool
-        Whether the last fit was stopped by KeyboardInterrupt (a
-        :class:`TrainingInterrupted` warning says where). The weights are
-        those of the last completed epoch; an interrupt during pretraining
-        skips GMVAE training and fits the mixture on that epoch's codes.
+        Whether the last fit was stopped by KeyboardInterrupt (Ctrl-C). The
+        weights are then those of the last completed epoch (an interrupt
+        during pretraining fits the mixture on that epoch's codes and skips
+        GMVAE training), a :class:`TrainingInterrupted` warning says where, and
+        the interrupt is raised again so that an enclosing search stops.
 
     Notes
     -----
+    :meth:`fit` runs its steps as methods that a subclass can override, in
+    the order of the algorithm: ``_initialize_module`` (build the network
+    from ``spec_``), ``_pretrain`` (autoencoder), ``_initialize_prior``
+    (mixture fitted on the codes), ``_train`` (GMVAE epochs, each one
+    ``_train_epoch`` then ``_on_epoch_end``: component revival and the thread
+    budget).
+
     Input: floats in [0, 1], or ``uint8`` images read as ``value / 255``. A
     memmap (or an array over 2 GiB) is validated and read chunk by chunk.
 
@@ -267,12 +317,13 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         self.verbose = verbose
         self.warm_start = warm_start
 
-    # ----------------------------------------------------------------- checks
+    # ------------------------------------------------------------------ checks
     def _validate_X(self, X, reset):
         return validate_images(self, X, reset=reset)
 
-    def _check_params(self, X):
-        n_samples = X.shape[0]
+    def _network_spec(self, X):
+        """The fitted record the parameters give for ``X``, checked against it; 'auto' is resolved here only."""
+        n_samples, n_features = X.shape
         if self.k > n_samples:
             raise ValueError(
                 f"k={self.k} components cannot be fitted on {n_samples} samples: expected "
@@ -280,26 +331,42 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
             )
         if any(not isinstance(width, Integral) or width < 1 for width in self.hidden_sizes):
             raise ValueError(f"hidden_sizes must hold positive ints, got {self.hidden_sizes!r}.")
-        if self.architecture == "conv" and conv_image_side(X.shape[1]) is None:
+        if self.architecture == "conv" and conv_image_side(n_features) is None:
             raise ValueError(
                 f"architecture='conv' needs square images whose side is a multiple of 4 (e.g. 28x28), but "
-                f"n_features={X.shape[1]} is not one. Use architecture='mlp'."
+                f"n_features={n_features} is not one. Use architecture='mlp'."
             )
-        if self.augment in (True, "mirror") and square_image_shape(X.shape[1]) is None:
+        if self.augment in (True, "mirror") and square_image_shape(n_features) is None:
             raise ValueError(
-                f"augment={self.augment!r} distorts square images, but n_features={X.shape[1]} is not a "
+                f"augment={self.augment!r} distorts square images, but n_features={n_features} is not a "
                 "square number. Set augment=False for non-image data."
             )
-        if self.warm_start and hasattr(self, "module_") and self.module_.prior.n_components != self.k:
+        return NetworkSpec(n_features, self.k, self.latent_dim, tuple(int(w) for w in self.hidden_sizes),
+                           resolve_architecture(self.architecture, n_features))
+
+    def _check_warm_start(self, spec):
+        """Refuse to continue a fitted network whose shape the current parameters would change."""
+        changed = self.spec_.differences(spec)
+        if changed:
+            said = ", ".join(f"{self._PARAM_OF_FIELD.get(name, name)}={new!r} (fitted: {old!r})"
+                             for name, (old, new) in changed.items())
             raise ValueError(
-                f"warm_start=True continues the fitted model with k={self.module_.prior.n_components}, "
-                f"but k is now {self.k}. Set warm_start=False to start again."
+                f"warm_start=True continues the fitted network, but the parameters now give another shape: "
+                f"{said}. Set them back, or set warm_start=False to start afresh."
             )
 
-    # ------------------------------------------------------------------- fit
+    _PARAM_OF_FIELD = {"n_components": "k", "n_features": "n_features_in_"}
+
+    # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the GMVAE on ``X`` without labels.
+
+        The steps run in this order, each a method a subclass can override:
+        :meth:`_initialize_module`, :meth:`_pretrain`,
+        :meth:`_initialize_prior`, then :meth:`_train`, which runs
+        :meth:`_train_epoch` and :meth:`_on_epoch_end` once per epoch. With
+        ``warm_start`` and a fitted model, only :meth:`_train` runs.
 
         Parameters
         ----------
@@ -311,42 +378,207 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         Returns
         -------
         self : GMVAETransformer
+
+        Raises
+        ------
+        KeyboardInterrupt
+            When training is interrupted (Ctrl-C). The estimator is then
+            fitted with the weights of the last completed epoch
+            (``interrupted_`` is True) and the interrupt goes on, so that an
+            enclosing search or script stops too.
         """
         continuing = self.warm_start and hasattr(self, "module_")
         X = self._validate_X(X, reset=not continuing)
-        self._check_params(X)
-        self.device_ = resolve_device(self.device)
+        spec = self._network_spec(X)
+        if continuing:
+            self._check_warm_start(spec)
+        device = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        image_shape = square_image_shape(X.shape[1])
-        self.augment_ = self.augment in (True, "mirror") or (
+        image_shape = square_image_shape(spec.n_features)
+        augment = self.augment in (True, "mirror") or (
             self.augment == "auto" and image_shape is not None and image_shape[0] >= AUTO_AUGMENT_MIN_SIDE
         )
-        augmenter = RandomAffine(image_shape, mirror=self.augment == "mirror") if self.augment_ else None
-        self.architecture_ = resolve_architecture(self.architecture, X.shape[1])
-        rows = training_rows(X, self.device_)
-        with torch_threads(self.n_jobs, adaptive=True) as threads, torch.random.fork_rng(devices=self._rng_devices()):
-            self.n_threads_ = threads.threads
+        augmenter = RandomAffine(image_shape, mirror=self.augment == "mirror") if augment else None
+        rows = training_rows(X, device)
+        devices = [] if device.type == "cpu" else [device]
+        interrupted_in = None
+        with torch_threads(self.n_jobs, adaptive=True) as threads, torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            generator = torch.Generator(device=self.device_).manual_seed(seed)
-            self.interrupted_ = False
+            generator = torch.Generator(device=device).manual_seed(seed)
             if not continuing:
-                self.module_, self.pretrain_history_, self.interrupted_ = initialize(
-                    self, rows, generator, augmenter, seed, self.device_, threads.adapt)
-                self.history_ = []
-            if not self.interrupted_:
-                self.history_, self.interrupted_ = train(
-                    self, self.module_, rows, generator, augmenter, seed, self.history_, threads.adapt)
-            resp_sums = self._map_batches(X, lambda module, batch: module(batch)[2].exp().sum(0, keepdim=True))
-        self.component_usage_ = resp_sums.sum(axis=0) / resp_sums.sum()
-        self.n_components_used_ = effective_components(self.component_usage_)
+                # The steps read the record and the module under training; the rest is set once, at the end.
+                self.spec_, self.module_ = spec, self._initialize_module(spec, device)
+                self.pretrain_history_, self.history_ = [], []
+            try:
+                if not continuing:
+                    interrupted_in = "pretraining"
+                    self._pretrain(rows, generator, augmenter, threads)
+                    interrupted_in = None
+                    self._initialize_prior(rows, seed)
+                interrupted_in = "GMVAE training"
+                self._train(rows, generator, augmenter, seed, threads)
+                interrupted_in = None
+            except KeyboardInterrupt:
+                if interrupted_in is None:
+                    raise
+                if interrupted_in == "pretraining":
+                    self._initialize_prior(rows, seed)
+            module, inference_device, dtype = self._inference_module(device)
+            usage = component_usage(module, X, inference_device, dtype).double().cpu().numpy()
+        self._set_fitted_state(
+            spec_=spec, module_=self.module_, device_=device, n_features_in_=spec.n_features,
+            history_=self.history_, pretrain_history_=self.pretrain_history_, component_usage_=usage,
+            augment_=augment, interrupted_=interrupted_in is not None, n_threads_=threads.threads,
+        )
         warn_if_collapsed(self.component_usage_, self.n_components_used_)
-        self.n_epochs_ = len(self.history_)
+        if interrupted_in is not None:
+            epochs = len(self.pretrain_history_ if interrupted_in == "pretraining" else self.history_)
+            warnings.warn(f"Training interrupted during {interrupted_in} after {epochs} completed epochs; the "
+                          "estimator keeps the model of the last completed epoch (interrupted_ is True).",
+                          TrainingInterrupted, stacklevel=2)
+            raise KeyboardInterrupt
         return self
 
-    def _rng_devices(self):
-        return [] if self.device_.type == "cpu" else [self.device_]
+    def _initialize_module(self, spec, device):
+        """A new module of the shape ``spec`` records, on ``device``."""
+        return spec.build().to(device)
 
-    # ------------------------------------------------------------- inference
+    def _pretrain(self, rows, generator, augmenter, threads):
+        """Train the encoder and decoder as a deterministic autoencoder (the prior is left alone)."""
+        epochs = auto_epochs(self.pretrain_epochs, "pretrain_epochs", len(rows), self.batch_size,
+                             self.spec_.architecture)
+        parameters = [*self.module_.encoder.parameters(), *self.module_.decoder.parameters()]
+        optimizer = torch.optim.Adam(parameters, lr=self.learning_rate)
+
+        def loss_fn(module, x, gen):
+            return autoencoder_loss(module, x, gen, augmenter, self.contrastive_weight)
+
+        self._run_epochs("pretraining", loss_fn, optimizer, rows, epochs, generator, self.pretrain_history_,
+                         lambda is_last: {"threads": threads.adapt()})
+
+    def _initialize_prior(self, rows, seed):
+        """Set the mixture to a diagonal GaussianMixture fitted on the codes of up to 20,000 random rows."""
+        rng = np.random.RandomState(seed)
+        sample = random_rows(rows, MAX_INIT_SAMPLES, rng)
+        self.module_.eval()
+        device = self.module_.prior.means.device
+        codes = batched_apply(lambda batch: self.module_.encoder(batch)[0], sample, device)
+        means, variances = fit_code_mixture(codes.double().cpu().numpy(), self.spec_.n_components, rng)
+        self.module_.prior.set_components(means, variances)
+
+    def _train(self, rows, generator, augmenter, seed, threads):
+        """GMVAE training for ``max_epochs`` epochs, appended to ``history_``."""
+        max_epochs = auto_epochs(self.max_epochs, "max_epochs", len(rows), self.batch_size, self.spec_.architecture)
+        optimizer = torch.optim.Adam(self.module_.parameters(), lr=self.learning_rate)
+        scheduler = None
+        if self.learning_rate_schedule == "cosine":
+            total_steps = max(1, max_epochs * math.ceil(len(rows) / self.batch_size))
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+
+        def loss_fn(module, x, gen):
+            return gmvae_loss(module, x, gen, augmenter, self.consistency_weight, self.balance_weight,
+                              self.contrastive_weight)
+
+        # A generator of its own, so that measuring usage leaves the training draws unchanged.
+        device = self.module_.prior.means.device
+        usage_generator = torch.Generator(device=device).manual_seed(seed + 1)
+        usage_rows = torch.randperm(len(rows), generator=usage_generator, device=device)[:_USAGE_SAMPLE]
+        usage_index = usage_rows if isinstance(rows, torch.Tensor) else np.sort(usage_rows.cpu().numpy())
+        usage_sample = to_float_tensor(read_rows(rows, usage_index), device)
+        self._run_epochs(
+            "GMVAE", loss_fn, optimizer, rows, max_epochs, generator, self.history_,
+            lambda is_last: self._on_epoch_end(is_last, usage_sample, usage_generator, threads), scheduler,
+        )
+
+    def _run_epochs(self, description, loss_fn, optimizer, rows, n_epochs, generator, history, on_epoch_end,
+                    scheduler=None):
+        """``n_epochs`` of :meth:`_train_epoch`, one ``history`` entry each; on Ctrl-C, the last completed epoch."""
+        last_good_state = copy.deepcopy(self.module_.state_dict())
+        bar = tqdm(range(n_epochs), desc=description, disable=not self.verbose, leave=False, unit="epoch")
+        try:
+            for epoch in bar:
+                terms = self._train_epoch(loss_fn, optimizer, rows, generator, len(history), scheduler)
+                terms.update(on_epoch_end(epoch == n_epochs - 1))
+                history.append({"epoch": len(history) + 1, **terms, "learning_rate": optimizer.param_groups[0]["lr"]})
+                last_good_state = copy.deepcopy(self.module_.state_dict())
+                bar.set_postfix({name: f"{value:.4g}" for name, value in terms.items()})
+        except KeyboardInterrupt:
+            self.module_.load_state_dict(last_good_state)
+            raise
+        finally:
+            bar.close()
+
+    def _train_epoch(self, loss_fn, optimizer, rows, generator, epoch, scheduler=None):
+        """One pass over the rows in shuffled mini-batches; returns each loss term averaged over the epoch."""
+        return run_epoch(loss_fn, self.module_, rows, optimizer, self.batch_size, generator, epoch, scheduler)
+
+    def _on_epoch_end(self, is_last, usage_sample, usage_generator, threads):
+        """After each GMVAE epoch: revive unused components (not after the last) and adapt the threads."""
+        min_usage = 0.0 if is_last else self.min_component_usage
+        usage, n_moved = revive_components(self.module_, usage_sample, min_usage, usage_generator)
+        return {"components_used": effective_components(usage.double().cpu().numpy()), "components_moved": n_moved,
+                "threads": threads.adapt()}
+
+    # ----------------------------------------------------------- fitted state
+    # What fit and load both set, through _set_fitted_state; derived attributes follow from these.
+    _FITTED_STATE = ("spec_", "module_", "device_", "n_features_in_", "history_", "pretrain_history_",
+                     "component_usage_", "augment_", "interrupted_", "n_threads_")
+
+    def _set_fitted_state(self, **state):
+        missing, unknown = set(self._FITTED_STATE) - set(state), set(state) - set(self._FITTED_STATE)
+        if missing or unknown:
+            raise TypeError(f"_set_fitted_state needs exactly {self._FITTED_STATE}; missing {sorted(missing)}, "
+                            f"unknown {sorted(unknown)}.")
+        for name, value in state.items():
+            setattr(self, name, value)
+        self.module_ = self.module_.to(self.device_)
+        self.n_epochs_ = len(self.history_)
+        self.n_components_used_ = effective_components(self.component_usage_)
+
+    @property
+    def architecture_(self):
+        """{'mlp', 'conv'}: the encoder and decoder of the fitted network (``spec_.architecture``)."""
+        check_is_fitted(self)
+        return self.spec_.architecture
+
+    @property
+    def component_means_(self):
+        """ndarray of shape (k, latent_dim): the mean of p(z|c) of each component, in latent space."""
+        check_is_fitted(self)
+        return self.module_.prior.means.detach().double().cpu().numpy()
+
+    # --------------------------------------------------------------- inference
+    def _inference_module(self, device=None):
+        """The module to run inference with, its device and its floating type.
+
+        On the CPU, a float64 copy: each row's output then no longer depends
+        on the rows it shares a batch with (float32 rounding, amplified by
+        the log-densities, moved q(c|x) by up to 1e-4). On a GPU, the float32
+        module itself. A CUDA model unpickled where there is no GPU runs on
+        the CPU.
+        """
+        device = device if device is not None else self.device_
+        if device.type == "cuda" and not torch.cuda.is_available():
+            device = torch.device("cpu")
+        if device.type == "cpu":
+            return copy.deepcopy(self.module_).to(device).double().eval(), device, torch.float64
+        return self.module_.to(device).eval(), device, torch.float32
+
+    def _map_batches(self, X, fn):
+        """``fn(module, batch)`` over batches of validated ``X``, as a float64 ndarray."""
+        module, device, dtype = self._inference_module()
+        with torch_threads(self.n_jobs):
+            return batched_apply(lambda batch: fn(module, batch), X, device, dtype=dtype).double().cpu().numpy()
+
+    def _encode(self, X):
+        """[log q(c|x) | mean of q(z|x)] of validated ``X``, shape (n_samples, k + latent_dim)."""
+
+        def log_resp_and_mean(module, batch):
+            mean, _, log_resp = module(batch)
+            return torch.cat([log_resp, mean], dim=1)
+
+        return self._map_batches(X, log_resp_and_mean)
+
     def transform(self, X):
         """q(c|x), the latent means, or both, as ``output`` says.
 
@@ -359,16 +591,43 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         -------
         ndarray of shape (n_samples, k), (n_samples, latent_dim) or (n_samples, k + latent_dim)
             q(c|x) rows sum to 1. Deterministic: they use the mean and
-            variance of q(z|x), not a sample.
+            variance of q(z|x), not a sample. ``k`` and ``latent_dim`` are
+            those of the fitted network (``spec_``).
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        if self.output == "posterior":
-            return self._posterior(X)
-        if self.output == "latent":
-            return self._encode(X, lambda mean, log_var, log_resp: mean)
-        both = self._encode(X, lambda mean, log_var, log_resp: torch.cat([log_resp, mean], dim=1))
-        return np.hstack([responsibilities(both[:, :self.k]), both[:, self.k:]])
+        encoded = self._encode(self._validate_X(X, reset=False))
+        k = self.spec_.n_components
+        resp = responsibilities(encoded[:, :k])
+        return {"posterior": resp, "latent": encoded[:, k:], "both": np.hstack([resp, encoded[:, k:]])}[self.output]
+
+    def predict_proba(self, X):
+        """q(c|x), whatever ``output`` says.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k)
+            Rows sum to 1.
+        """
+        check_is_fitted(self)
+        return responsibilities(self._encode(self._validate_X(X, reset=False))[:, :self.spec_.n_components])
+
+    def predict(self, X):
+        """Most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Indices in ``range(k)``.
+        """
+        return self.predict_proba(X).argmax(axis=1)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: ``c0..c{k-1}`` for q(c|x), ``z0..`` for the latent means.
@@ -383,13 +642,37 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         """
         check_is_fitted(self)
         prefix = type(self).__name__.lower()
-        names = {"posterior": [f"{prefix}_c{i}" for i in range(self.k)],
-                 "latent": [f"{prefix}_z{i}" for i in range(self.latent_dim)]}
+        names = {"posterior": [f"{prefix}_c{i}" for i in range(self.spec_.n_components)],
+                 "latent": [f"{prefix}_z{i}" for i in range(self.spec_.latent_dim)]}
         chosen = names["posterior"] + names["latent"] if self.output == "both" else names[self.output]
         return np.asarray(chosen, dtype=object)
 
-    def predict(self, X):
-        """Most probable component of each sample.
+    def component_log_density(self, X):
+        """How typical each sample's code is of each component: E_q(z|x)[log p(z|c)].
+
+        q(c|x) is the softmax of this (plus the constant log p(c)) over
+        components; unlike q(c|x), it does not saturate at 1, so it ranks the
+        members of a component from most to least representative.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._map_batches(X, lambda module, batch: module.component_terms(*module.encoder(batch))[0])
+
+    def score_samples(self, X):
+        """ELBO of each sample, a lower bound on log p(x).
+
+        The reconstruction term is averaged over 4 fixed standard-normal
+        draws shared by all samples, so each sample's score is an unbiased
+        estimate that depends neither on the order of the rows nor on the
+        other rows.
 
         Parameters
         ----------
@@ -398,10 +681,143 @@ class GMVAETransformer(GMVAEInferenceMixin, GMVAEPersistenceMixin, TransformerMi
         Returns
         -------
         ndarray of shape (n_samples,)
-            Indices in ``range(k)``.
         """
         check_is_fitted(self)
-        return self._posterior(self._validate_X(X, reset=False)).argmax(axis=1)
+        X = self._validate_X(X, reset=False)
+        draws = torch.randn(_ELBO_DRAWS, self.spec_.latent_dim, generator=torch.Generator().manual_seed(0))
+
+        def mean_elbo(module, batch):
+            noises = draws.to(batch)
+            return torch.stack([elbo_terms(module, batch, noise=noise)["elbo"] for noise in noises]).mean(0)
+
+        return self._map_batches(X, mean_elbo)
+
+    def score(self, X, y=None):
+        """Mean ELBO per sample (higher is better); compares models without labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        float
+        """
+        return float(self.score_samples(X).mean())
+
+    def sample(self, n_samples=1, *, component=None, random_state=None):
+        """Generate images from the model.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of images.
+        component : int, optional
+            Draw all images from this component; by default components are
+            drawn from the uniform p(c).
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Pixel probabilities (the Bernoulli means), in [0, 1].
+        components : ndarray of shape (n_samples,)
+            The component each image was drawn from.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        k = self.spec_.n_components
+        rng = check_random_state(random_state)
+        if component is None:
+            components = rng.randint(k, size=n_samples)
+        elif isinstance(component, Integral) and 0 <= component < k:
+            components = np.full(n_samples, component)
+        else:
+            raise ValueError(f"component must be an int in [0, {k - 1}], got {component!r}.")
+        module, device, _ = self._inference_module()
+        generator = torch.Generator(device=device).manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        with torch.no_grad():
+            z = module.prior.sample(torch.as_tensor(components, device=device), generator)
+            images = torch.sigmoid(module.decoder(z)).double().cpu().numpy()
+        return images, components
+
+    # ------------------------------------------------------------- persistence
+    def save(self, path, *, metadata=None):
+        """Write the parameters, the fitted record and the trained weights in a format that loads safely.
+
+        The file holds only tensors, numbers, strings and lists, so :meth:`load`
+        reads it with ``torch.load(weights_only=True)``: no code runs on load.
+        A path is written atomically: a crash during the write leaves the
+        previous file, never half of one.
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+        metadata : dict, optional
+            Strings and numbers kept with the model (e.g. how the images
+            were read), returned by ``skgmvae.read_model_metadata(path)``.
+        """
+        check_is_fitted(self)
+        params = self.get_params()
+        if not isinstance(params["random_state"], (Integral, type(None))):
+            params["random_state"] = None  # a RandomState instance cannot be stored safely
+        params["device"] = str(params["device"])
+        params["hidden_sizes"] = list(params["hidden_sizes"])
+        stored_apart = ("spec_", "module_", "device_")
+        fitted = {name: getattr(self, name) for name in self._FITTED_STATE if name not in stored_apart}
+        fitted["component_usage_"] = torch.as_tensor(self.component_usage_)
+        fitted["feature_names_in_"] = [str(name) for name in getattr(self, "feature_names_in_", [])]
+        write_payload({
+            "format": FORMAT, "format_version": VERSION, "params": params, "spec": self.spec_.to_dict(),
+            "state_dict": {name: tensor.cpu() for name, tensor in self.module_.state_dict().items()},
+            "fitted": fitted, "metadata": dict(metadata or {}),
+        }, path)
+
+    @classmethod
+    def load(cls, path, *, device="auto"):
+        """Load a transformer written by :meth:`save`.
+
+        The network is rebuilt from the saved record, not from the
+        parameters, so a file always loads into the shape it was saved with.
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+        device : str, default='auto'
+            Device for inference; 'auto' picks CUDA when present.
+
+        Returns
+        -------
+        GMVAETransformer
+            Fitted, with the saved parameters and weights.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved GMVAETransformer, is corrupt, or comes from
+            an incompatible version of skgmvae.
+        """
+        payload = read_payload(path)
+        model = cls(**{**payload["params"], "hidden_sizes": tuple(payload["params"]["hidden_sizes"]), "device": device})
+        spec = NetworkSpec.from_dict(payload["spec"])
+        module = spec.build()
+        module.load_state_dict(payload["state_dict"])
+        fitted = dict(payload["fitted"])
+        feature_names = fitted.pop("feature_names_in_")
+        if feature_names:
+            model.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        fitted["component_usage_"] = fitted["component_usage_"].numpy().astype(np.float64)
+        model._set_fitted_state(spec_=spec, module_=module, device_=resolve_device(device), **fitted)
+        return model
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "module_" in state:
+            # Stored on the CPU so that a model fitted on a GPU unpickles anywhere.
+            state["module_"] = copy.deepcopy(self.module_).to("cpu")
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

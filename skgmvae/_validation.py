@@ -1,11 +1,11 @@
-"""Input checks shared by the estimators: pixel range, posterior rows, the -1 convention."""
+"""Input checks shared by the estimators: pixel range, posterior rows (the -1 convention is in ``_labels``)."""
 
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from .nn.inference import read_rows
+from ._io import read_rows
+from ._labels import UNLABELED, check_has_labels, labeled_mask  # noqa: F401  (the label rule lives in _labels)
 
-UNLABELED = -1
 # Rows checked at a time when an image array is validated in place (a memmap is never read whole).
 CHECK_CHUNK_ROWS = 65_536
 _IMAGE_DTYPES = (np.uint8, np.float32, np.float64)
@@ -91,45 +91,4 @@ def check_posterior_rows(Q, atol=1e-3):
             f"output of GMVAETransformer.transform; got row {worst} summing to "
             f"{row_sums[worst]:.4g} and a minimum value of {Q.min():.4g}. If these are raw "
             "pixels, put a GMVAETransformer before the decoder in a Pipeline."
-        )
-
-
-def labeled_mask(y):
-    """Boolean mask of the labeled rows: those whose label is not -1.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-        Labels of any type; -1 marks an unlabeled row (the convention of
-        :mod:`sklearn.semi_supervised`). In a string array, "-1" counts as -1,
-        since NumPy turns a -1 mixed with strings into "-1".
-
-    Returns
-    -------
-    ndarray of bool, shape (n_samples,)
-    """
-    y = np.asarray(y)
-    if y.dtype.kind in "US":
-        return y != str(UNLABELED)
-    if y.dtype.kind == "O":
-        return np.array([not _is_unlabeled(value) for value in y], dtype=bool)
-    return y != UNLABELED
-
-
-def _is_unlabeled(value):
-    if isinstance(value, (str, bytes)):
-        return False
-    try:
-        return bool(value == UNLABELED)
-    except (TypeError, ValueError):
-        return False
-
-
-def check_has_labels(mask, estimator_name):
-    """Raise a ValueError when no row is labeled."""
-    if not mask.any():
-        raise ValueError(
-            f"{estimator_name} needs at least one labeled row, but every label in y is -1 "
-            "(the marker of unlabeled rows). Label some rows, or use GMVAETransformer alone "
-            "for unsupervised clustering."
         )

@@ -74,7 +74,7 @@ def _check_name(check):
 
 @parametrize_with_checks(
     [FAST_GMVAE, ClusterLabelDecoder(), LabeledOnlyClassifier(LogisticRegression()),
-     UMAPMixture(k=3, n_components=2, n_neighbors=5, random_state=0)],
+     UMAPMixture(k=3, embedding_dim=2, n_neighbors=5, random_state=0)],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):

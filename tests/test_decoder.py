@@ -147,8 +147,40 @@ def test_predict_is_the_argmax_of_predict_proba_and_decision_function(seed, n_ro
     np.testing.assert_array_equal(predicted, decoder.classes_[decoder.decision_function(Q_new).argmax(axis=1)])
 
 
-def test_integer_labels_in_an_object_array_beside_the_marker():
-    y_object = np.array([0, 0, 1, 1, -1], dtype=object)
-    Q_five = np.vstack([Q, [[0.2, 0.3, 0.5]]])
-    decoder = ClusterLabelDecoder().fit(Q_five, y_object)
-    assert list(decoder.classes_) == [0, 1]
+def _synthetic_posteriors(rng, shared, n_per_class=100, n_labels=5):
+    """q(c|x) of ten classes over 30 components, with ``n_labels`` labeled rows per class.
+
+    Separated: each class owns three components. Shared (impure clusters): sibling classes 2j and 2j+1
+    put most of their mass on the same component j, their argmax, and a smaller share on a signature
+    component of their own.
+    """
+    Q, y = [], []
+    for label in range(10):
+        mean = np.full(30, 0.3 / 30)
+        if shared:
+            mean[label // 2] += 0.45
+            mean[10 + label] += 0.25
+        else:
+            mean[3 * label:3 * label + 3] += 0.7 / 3
+        Q.append(rng.dirichlet(20 * mean, size=n_per_class))
+        y += [label] * n_per_class
+    Q, y = np.vstack(Q), np.array(y)
+    y_semi = np.full_like(y, -1)
+    for label in range(10):
+        rows = rng.choice(np.flatnonzero(y == label), n_labels, replace=False)
+        y_semi[rows] = label
+    return Q, y, y_semi
+
+
+def test_soft_decoding_recovers_a_well_separated_mixture_from_five_labels_per_class():
+    Q_mix, y_true, y_semi = _synthetic_posteriors(np.random.RandomState(0), shared=False)
+    assert (ClusterLabelDecoder(mode="soft").fit(Q_mix, y_semi).predict(Q_mix) == y_true).mean() > 0.9
+
+
+def test_on_shared_clusters_hard_decoding_loses_one_sibling_and_soft_does_not():
+    Q_mix, y_true, y_semi = _synthetic_posteriors(np.random.RandomState(0), shared=True)
+    soft = (ClusterLabelDecoder(mode="soft").fit(Q_mix, y_semi).predict(Q_mix) == y_true).mean()
+    hard = (ClusterLabelDecoder(mode="hard").fit(Q_mix, y_semi).predict(Q_mix) == y_true).mean()
+    # Hard names each shared component once, so at most about one sibling of each pair is right.
+    assert hard < 0.7
+    assert soft > 0.9

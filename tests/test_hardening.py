@@ -14,14 +14,12 @@ from hypothesis.extra import numpy as hnp
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 
-import skgmvae._fitting as fitting
-import skgmvae.nn.training as training
 from skgmvae import (
     ClusterLabelDecoder,
     ComponentCollapseWarning,
     GMVAETransformer,
-    TrainingInterrupted,
     labeled_accuracy_scorer,
+    read_model_metadata,
 )
 
 TINY = dict(k=3, latent_dim=2, hidden_sizes=(16,), max_epochs=2, pretrain_epochs=1, batch_size=16,
@@ -30,46 +28,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarnin
 
 
 # ------------------------------------------------------------------ faults during training
-def interrupt_epoch(monkeypatch, number):
-    """Make the ``number``-th epoch of the next fit (pretraining included) raise KeyboardInterrupt."""
-    calls = {"n": 0}
-    original = training.run_epoch
-
-    def interrupted_run_epoch(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == number:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(training, "run_epoch", interrupted_run_epoch)
-    return calls
-
-
-def test_keyboard_interrupt_keeps_last_completed_epoch(digits, monkeypatch, small_gmvae):
-    X, _ = digits
-    interrupt_epoch(monkeypatch, 1 + 3 + 1)  # 1 pretraining epoch, 3 GMVAE epochs, then Ctrl-C
-    with pytest.warns(TrainingInterrupted, match="last completed epoch"):
-        gmvae = small_gmvae(max_epochs=10, pretrain_epochs=1).fit(X)
-    assert gmvae.interrupted_ and gmvae.n_epochs_ == 3
-    Q = gmvae.transform(X)
-    assert np.isfinite(Q).all()
-
-
-def test_keyboard_interrupt_in_pretraining_stops_the_whole_fit(digits, monkeypatch, small_gmvae):
-    X, _ = digits
-    calls = interrupt_epoch(monkeypatch, 3)  # 2 pretraining epochs, then Ctrl-C
-    mixture_fits = []
-    original_mixture = fitting._fit_code_mixture
-    monkeypatch.setattr(fitting, "_fit_code_mixture", lambda *args: mixture_fits.append(1) or original_mixture(*args))
-    with pytest.warns(TrainingInterrupted, match="during pretraining after 2 completed epochs"):
-        gmvae = small_gmvae(max_epochs=10, pretrain_epochs=5).fit(X)
-    assert calls["n"] == 3  # no GMVAE epoch ran after the interrupt
-    assert gmvae.interrupted_ and gmvae.n_epochs_ == 0 and len(gmvae.pretrain_history_) == 2
-    Q = gmvae.transform(X)
-    assert np.isfinite(Q).all() and np.allclose(Q.sum(axis=1), 1.0)
-    assert mixture_fits == [1]  # the mixture was fitted on the codes of the last pretraining epoch
-
-
+# (Ctrl-C during fit: tests/test_fitted_record.py)
 def test_nan_loss_stops_with_epoch_and_cause(digits, small_gmvae):
     X, _ = digits
     with pytest.raises(FloatingPointError, match=r"epoch \d+.*learning_rate"):
@@ -109,12 +68,22 @@ def test_save_load_weights_only(fitted_gmvae, digits, tmp_path):
     assert loaded.n_epochs_ == fitted_gmvae.n_epochs_
 
 
-def test_a_file_saved_before_the_contrastive_term_loads_as_trained(fitted_gmvae, tmp_path):
+def test_a_version_2_file_loads_as_it_was_trained(fitted_gmvae, digits, tmp_path):
+    X, _ = digits
     fitted_gmvae.save(tmp_path / "model.pt")
-    payload = torch.load(tmp_path / "model.pt", weights_only=True)
-    del payload["params"]["contrastive_weight"]  # as written by a version without the parameter
-    torch.save(payload, tmp_path / "old.pt")
-    assert GMVAETransformer.load(tmp_path / "old.pt").contrastive_weight == 0.0
+    new = torch.load(tmp_path / "model.pt", weights_only=True)
+    added_since = ("contrastive_weight", "architecture")
+    params = {name: value for name, value in new["params"].items() if name not in added_since}
+    old = {"format": new["format"], "format_version": 2, "params": params, "state_dict": new["state_dict"],
+           "n_features_in": new["fitted"]["n_features_in_"], "feature_names_in": [],
+           "history": new["fitted"]["history_"], "pretrain_history": new["fitted"]["pretrain_history_"],
+           "component_usage": new["fitted"]["component_usage_"], "augment": new["fitted"]["augment_"],
+           "metadata": {"side": 8}}  # as written before the contrastive term and the architecture parameter
+    torch.save(old, tmp_path / "old.pt")
+    loaded = GMVAETransformer.load(tmp_path / "old.pt", device="cpu")
+    assert loaded.contrastive_weight == 0.0 and loaded.architecture == loaded.architecture_ == "mlp"
+    assert not loaded.interrupted_ and read_model_metadata(tmp_path / "old.pt") == {"side": 8}
+    np.testing.assert_array_equal(loaded.transform(X[:50]), fitted_gmvae.transform(X[:50]))
 
 
 def test_load_refuses_other_versions_corrupt_and_foreign_files(fitted_gmvae, tmp_path):

@@ -23,7 +23,7 @@ def blobs():
 @pytest.fixture(scope="module")
 def fitted(blobs):
     X, _ = blobs
-    mixture = UMAPMixture(k=8, n_components=3, n_neighbors=10, random_state=0)
+    mixture = UMAPMixture(k=8, embedding_dim=3, n_neighbors=10, random_state=0)
     return mixture, mixture.fit_transform(X[:300])
 
 
@@ -60,7 +60,7 @@ def test_composes_after_normalizer_and_before_the_decoder(blobs):
     X, y = blobs
     y_semi = np.full(len(y), -1)
     y_semi[:40] = y[:40]
-    model = make_pipeline(Normalizer(), UMAPMixture(k=6, n_components=2, n_neighbors=10, random_state=0),
+    model = make_pipeline(Normalizer(), UMAPMixture(k=6, embedding_dim=2, n_neighbors=10, random_state=0),
                           ClusterLabelDecoder()).fit(X, y_semi)
     assert model.predict(X).shape == (len(X),)
     assert set(model.classes_) == set(range(4))
@@ -70,7 +70,7 @@ def test_composes_after_normalizer_and_before_the_decoder(blobs):
     "params, X_rows, match",
     [
         ({"k": 50}, 30, "k <= n_samples"),
-        ({"n_components": 10}, 8, "n_samples=8"),
+        ({"embedding_dim": 10}, 8, "n_samples=8"),
         ({"n_neighbors": 1}, 30, "'n_neighbors' parameter"),
         ({"k": 0}, 30, "'k' parameter"),
     ],
@@ -92,3 +92,14 @@ def test_missing_umap_learn_names_the_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "umap", None)  # what an uninstalled package looks like to import
     with pytest.raises(ImportError, match=r"skgmvae\[umap\]"):
         UMAPMixture(k=3).fit(np.random.RandomState(0).rand(30, 4))
+
+
+def test_a_new_row_between_two_clusters_shares_its_mass_between_them():
+    rng = np.random.RandomState(0)
+    right = rng.normal(size=(100, 2)) * 0.3 + [5.0, 0.0]
+    X = np.vstack([right, -right])  # two mirrored blobs: a point at the origin is as near to one as to the other
+    mixture = UMAPMixture(k=2, embedding_dim=2, n_neighbors=10, random_state=0).fit(X)
+    posterior = mixture.transform([[0.0, 0.0]])[0]
+    assert posterior.min() > 0.3
+    sides = mixture.transform(np.array([[5.0, 0.0], [-5.0, 0.0]]))
+    assert sides.max(axis=1).min() > 0.95 and sides[0].argmax() != sides[1].argmax()

@@ -86,7 +86,8 @@ def test_baseline_and_pipeline_cross_validated_on_same_splits(semi_supervised_di
         assert runs[0]["estimator"][fold].n_labeled_ == (y_semi[train_rows] != -1).sum()
         assert runs[1]["estimator"][fold][-1].n_labeled_ == (y_semi[train_rows] != -1).sum()
     baseline_scores, pipe_scores = runs[0]["test_score"], runs[1]["test_score"]
-    assert (baseline_scores > 0.5).all() and (pipe_scores > 0.3).all()
+    # Ten classes: chance is 0.1; both read the digits' classes from a few labels.
+    assert (baseline_scores > 0.7).all() and (pipe_scores > 0.7).all()
 
 
 def test_labeled_only_classifier_uses_labeled_rows_and_any_label_type():

@@ -6,7 +6,6 @@ import threadpoolctl
 import torch
 
 import skgmvae._validation as validation
-import skgmvae.nn.training as training
 from skgmvae import GMVAETransformer
 
 pytestmark = pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
@@ -66,33 +65,27 @@ def test_integer_images_of_another_type_or_range_are_refused(X, match):
         GMVAETransformer(**TINY).fit(X)
 
 
-def _record_threads(monkeypatch):
-    seen = []
-    original = training.run_epoch
+class RecordingGMVAE(GMVAETransformer):
+    """Records torch's thread count at the start of every epoch."""
 
-    def recording_run_epoch(*args, **kwargs):
-        seen.append(torch.get_num_threads())
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(training, "run_epoch", recording_run_epoch)
-    return seen
+    def _train_epoch(self, *args, **kwargs):
+        self.seen = [*getattr(self, "seen", []), torch.get_num_threads()]
+        return super()._train_epoch(*args, **kwargs)
 
 
-def test_n_jobs_sets_the_torch_threads_of_the_fit_and_restores_them(digits, monkeypatch):
+def test_n_jobs_sets_the_torch_threads_of_the_fit_and_restores_them(digits):
     X, _ = digits
-    seen = _record_threads(monkeypatch)
     before = torch.get_num_threads()
-    gmvae = GMVAETransformer(**TINY, n_jobs=1).fit(X[:200])
-    assert set(seen) == {1} and gmvae.n_threads_ == 1
+    gmvae = RecordingGMVAE(**TINY, n_jobs=1).fit(X[:200])
+    assert set(gmvae.seen) == {1} and gmvae.n_threads_ == 1
     assert torch.get_num_threads() == before
 
 
-def test_default_threads_follow_an_enclosing_threadpoolctl_limit(digits, monkeypatch):
+def test_default_threads_follow_an_enclosing_threadpoolctl_limit(digits):
     X, _ = digits
-    seen = _record_threads(monkeypatch)
     with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
-        gmvae = GMVAETransformer(**TINY).fit(X[:200])
-    assert set(seen) == {1} and gmvae.n_threads_ == 1
+        gmvae = RecordingGMVAE(**TINY).fit(X[:200])
+    assert set(gmvae.seen) == {1} and gmvae.n_threads_ == 1
 
 
 def test_copy_on_write_memmap_is_read_with_its_changes(digits_uint8, tmp_path):

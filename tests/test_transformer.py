@@ -97,7 +97,10 @@ def test_pickle_round_trip_gives_identical_output(fitted_gmvae, digits):
     X, _ = digits
     copy = pickle.loads(pickle.dumps(fitted_gmvae))
     np.testing.assert_array_equal(copy.transform(X[:100]), fitted_gmvae.transform(X[:100]))
-    assert clone(fitted_gmvae).get_params() == fitted_gmvae.get_params()
+    unfitted = clone(fitted_gmvae)
+    assert not hasattr(unfitted, "module_")
+    with pytest.raises(NotFittedError):
+        unfitted.transform(X[:5])
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,11 @@
 Nothing here knows about scikit-learn; the estimators in :mod:`skgmvae` assemble it.
 """
 
-from .inference import batched_apply, to_float_tensor
+from .inference import batched_apply, component_usage, to_float_tensor
 from .losses import autoencoder_loss, batch_usage_kl, elbo_terms, gmvae_loss, symmetric_kl
-from .modules import GMVAE, ConvDecoder, ConvEncoder, MixturePrior, MLPDecoder, MLPEncoder
+from .modules import GMVAE, ConvDecoder, ConvEncoder, MixturePrior, MLPDecoder, MLPEncoder, NetworkSpec
 from .revival import revive_components
-from .training import fit_loop, pretrain, run_epoch
+from .training import run_epoch
 
 __all__ = [
     "ConvDecoder",
@@ -16,13 +16,13 @@ __all__ = [
     "MLPDecoder",
     "MLPEncoder",
     "MixturePrior",
+    "NetworkSpec",
     "autoencoder_loss",
     "batch_usage_kl",
     "batched_apply",
+    "component_usage",
     "elbo_terms",
-    "fit_loop",
     "gmvae_loss",
-    "pretrain",
     "revive_components",
     "run_epoch",
     "symmetric_kl",

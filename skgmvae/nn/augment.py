@@ -1,5 +1,5 @@
 """Random distortions of image batches: small affine maps (rotation, shift, scale), optionally a left-right
-mirror and an erased patch."""
+mirror."""
 
 import math
 
@@ -20,22 +20,16 @@ class RandomAffine:
         Largest shift, as a fraction of the image size, either way.
     scale_range : tuple of float
         Smallest and largest zoom factor.
-    max_erase : float, default=0.0
-        Largest side of a rectangle set to zero after the warp, as a fraction
-        of the image side (random erasing); each side is drawn uniformly up to
-        it and the position uniformly. 0 erases nothing.
     mirror : bool, default=False
         Also mirror half of the images left to right, for images whose class
         survives it (clothes, most photographs; not letters or digits).
     """
 
-    def __init__(self, image_shape, max_rotation=12.0, max_shift=0.08, scale_range=(0.9, 1.1), max_erase=0.0,
-                 mirror=False):
+    def __init__(self, image_shape, max_rotation=12.0, max_shift=0.08, scale_range=(0.9, 1.1), mirror=False):
         self.image_shape = tuple(image_shape)
         self.max_rotation = max_rotation
         self.max_shift = max_shift
         self.scale_range = scale_range
-        self.max_erase = max_erase
         self.mirror = mirror
 
     def _uniform(self, n, low, high, generator, device):
@@ -68,18 +62,4 @@ class RandomAffine:
         images = x.view(n, 1, *self.image_shape)
         grid = F.affine_grid(theta, images.shape, align_corners=False)
         warped = F.grid_sample(images, grid, align_corners=False, padding_mode="zeros")
-        if self.max_erase > 0:
-            warped = warped * self._keep_mask(n, generator, device).to(warped.dtype)
         return warped.reshape(n, -1).clamp(0.0, 1.0)
-
-    def _keep_mask(self, n, generator, device):
-        """A (n, 1, height, width) mask, 0 inside one random rectangle per image and 1 elsewhere."""
-        height, width = self.image_shape
-        sides = self._uniform(2 * n, 0.0, self.max_erase, generator, device).view(n, 2)
-        corners = self._uniform(2 * n, 0.0, 1.0, generator, device).view(n, 2) * (1.0 - sides)
-        rows = (torch.arange(height, device=device) + 0.5) / height
-        cols = (torch.arange(width, device=device) + 0.5) / width
-        in_rows = (rows >= corners[:, :1]) & (rows < corners[:, :1] + sides[:, :1])  # (n, height)
-        in_cols = (cols >= corners[:, 1:]) & (cols < corners[:, 1:] + sides[:, 1:])  # (n, width)
-        erased = in_rows.unsqueeze(2) & in_cols.unsqueeze(1)
-        return (~erased).unsqueeze(1)

@@ -5,65 +5,12 @@ Tensor; only one batch at a time is turned into a float tensor on the device,
 so an array larger than memory is read chunk by chunk.
 """
 
-import mmap
-import os
-
 import numpy as np
 import torch
 
+from .._io import read_rows
+
 EVAL_BATCH_SIZE = 2048
-
-
-def _file_backed(X):
-    """Whether ``X`` is a whole C-ordered 2-D memmap whose file holds its values, so rows can be read from it.
-
-    A copy-on-write memmap (mode 'c') is not: its changes live in memory only.
-    """
-    return (isinstance(X, np.memmap) and isinstance(X.base, mmap.mmap) and X.ndim == 2 and X.flags.c_contiguous
-            and bool(getattr(X, "filename", None)) and getattr(X, "mode", "c") != "c")
-
-
-def _pread_into(descriptor, array, offset):
-    """Fill ``array`` from the file at ``offset``, however many reads that takes."""
-    buffer, done = memoryview(array).cast("B"), 0
-    while done < len(buffer):
-        count = os.preadv(descriptor, [buffer[done:]], offset + done)
-        if count == 0:
-            raise OSError(f"the memmap's file ends before byte {offset + len(buffer)}; was it truncated?")
-        done += count
-
-
-def read_rows(X, rows):
-    """``X[rows]`` as an in-memory array; a memmap's rows are read from its file, leaving nothing mapped.
-
-    Reading through the mapping would map every page touched (and, through
-    the kernel's fault-around, its neighbours) into this process, so a pass
-    over a file larger than memory would show as resident memory; reading
-    the file with ``pread`` keeps the pages in the system's cache only.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-    rows : slice or ndarray of int
-        A slice with step 1, or row indices (read fastest when sorted).
-
-    Returns
-    -------
-    ndarray of shape (n_rows, n_features)
-    """
-    if not _file_backed(X):
-        return X[rows]
-    row_bytes = X.shape[1] * X.itemsize
-    with open(X.filename, "rb", buffering=0) as handle:
-        if isinstance(rows, slice):
-            start, stop, _ = rows.indices(len(X))
-            out = np.empty((max(0, stop - start), X.shape[1]), dtype=X.dtype)
-            _pread_into(handle.fileno(), out, X.offset + start * row_bytes)
-            return out
-        out = np.empty((len(rows), X.shape[1]), dtype=X.dtype)
-        for position, row in enumerate(rows):
-            _pread_into(handle.fileno(), out[position], X.offset + int(row) * row_bytes)
-        return out
 
 
 def to_float_tensor(rows, device, dtype=torch.float32):
@@ -120,3 +67,25 @@ def batched_apply(fn, X, device, batch_size=EVAL_BATCH_SIZE, dtype=torch.float32
     if isinstance(outputs[0], tuple):
         return tuple(torch.cat(parts) for parts in zip(*outputs))
     return torch.cat(outputs)
+
+
+@torch.no_grad()
+def component_usage(model, X, device, dtype=torch.float32, batch_size=EVAL_BATCH_SIZE):
+    """Each component's share of the posterior mass over ``X``: the mean of q(c|x).
+
+    Parameters
+    ----------
+    model : GMVAE
+        In the mode the caller set (``eval()`` for inference).
+    X : array-like or Tensor of shape (n_samples, n_features)
+    device : torch.device
+    dtype : torch.dtype, default=torch.float32
+    batch_size : int, default=2048
+
+    Returns
+    -------
+    Tensor of shape (K,)
+        Sums to 1.
+    """
+    sums = batched_apply(lambda batch: model(batch)[2].exp().sum(0, keepdim=True), X, device, batch_size, dtype)
+    return sums.sum(0) / len(X)

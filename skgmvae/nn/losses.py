@@ -81,8 +81,7 @@ def elbo_terms(model, x_input, x_target=None, generator=None, noise=None):
     reconstruction = bernoulli_log_likelihood(model.decoder(z), x_target)
 
     log_prior_c = model.prior.log_weights()
-    expected_log_pz = model.prior.expected_log_density(mean, log_var)  # (B, K)
-    log_resp = model.prior.log_posterior(expected_log_pz)
+    expected_log_pz, log_resp = model.component_terms(mean, log_var)  # (B, K) each
     resp = log_resp.exp()
 
     kl_z = -gaussian_entropy(log_var) - (resp * expected_log_pz).sum(-1)

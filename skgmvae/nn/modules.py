@@ -14,6 +14,7 @@ once per component.
 """
 
 import math
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -324,8 +325,8 @@ class GMVAE(nn.Module):
             self.decoder = MLPDecoder(latent_dim, tuple(reversed(hidden_sizes)), n_features)
         self.prior = MixturePrior(n_components, latent_dim)
 
-    def log_posterior(self, mean, log_var):
-        """log q(c|x) from the parameters of q(z|x); the one place the package computes it.
+    def component_terms(self, mean, log_var):
+        """E_q(z|x)[log p(z|c)] and log q(c|x) from the parameters of q(z|x); the one place q(c|x) is computed.
 
         Parameters
         ----------
@@ -333,9 +334,12 @@ class GMVAE(nn.Module):
 
         Returns
         -------
-        Tensor of shape (batch, K)
+        expected_log_pz : Tensor of shape (batch, K)
+        log_resp : Tensor of shape (batch, K)
+            log q(c|x), the optimum of the ELBO given q(z|x).
         """
-        return self.prior.log_posterior(self.prior.expected_log_density(mean, log_var))
+        expected_log_pz = self.prior.expected_log_density(mean, log_var)
+        return expected_log_pz, self.prior.log_posterior(expected_log_pz)
 
     def forward(self, x):
         """Encode a batch: the parameters of q(z|x) and log q(c|x).
@@ -351,4 +355,54 @@ class GMVAE(nn.Module):
             log q(c|x); rows of its exponential sum to one.
         """
         mean, log_var = self.encoder(x)
-        return mean, log_var, self.log_posterior(mean, log_var)
+        return mean, log_var, self.component_terms(mean, log_var)[1]
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """What defines a GMVAE network: everything its weights' shapes depend on.
+
+    A fitted estimator records one and builds its module from it; warm
+    starts, saved files and inference read it instead of the estimator's
+    current parameters.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of pixels.
+    n_components : int
+        Number of mixture components K.
+    latent_dim : int
+    hidden_sizes : tuple of int
+    architecture : {'mlp', 'conv'}
+    """
+
+    n_features: int
+    n_components: int
+    latent_dim: int
+    hidden_sizes: tuple
+    architecture: str
+
+    @property
+    def image_side(self):
+        """Side of the square images, or None when the rows are not square images."""
+        side = math.isqrt(self.n_features)
+        return side if side * side == self.n_features else None
+
+    def build(self):
+        """A new :class:`GMVAE` of this shape, with fresh weights."""
+        return GMVAE(self.n_features, self.n_components, self.latent_dim, self.hidden_sizes, self.architecture)
+
+    def to_dict(self):
+        """The fields as plain ints, strings and lists (what a saved file holds)."""
+        return {**asdict(self), "hidden_sizes": list(self.hidden_sizes)}
+
+    @classmethod
+    def from_dict(cls, fields):
+        """The spec :meth:`to_dict` wrote."""
+        return cls(**{**fields, "hidden_sizes": tuple(int(width) for width in fields["hidden_sizes"])})
+
+    def differences(self, other):
+        """``{field: (self's value, other's value)}`` for the fields that differ."""
+        mine, theirs = asdict(self), asdict(other)
+        return {name: (mine[name], theirs[name]) for name in mine if mine[name] != theirs[name]}

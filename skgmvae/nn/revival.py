@@ -2,14 +2,7 @@
 
 import torch
 
-from .inference import batched_apply
-
-USAGE_BATCH_SIZE = 2048
-
-
-def _code_and_resp_sum(model, batch):
-    mean, _, log_resp = model(batch)
-    return mean, log_resp.exp().sum(0, keepdim=True)
+from .inference import component_usage
 
 
 def revive_components(model, x_sample, min_usage, generator):
@@ -40,13 +33,13 @@ def revive_components(model, x_sample, min_usage, generator):
     """
     was_training = model.training
     model.eval()
-    codes, resp_sums = batched_apply(lambda batch: _code_and_resp_sum(model, batch), x_sample, x_sample.device,
-                                     batch_size=USAGE_BATCH_SIZE)
-    usage = resp_sums.sum(0) / len(x_sample)
+    usage = component_usage(model, x_sample, x_sample.device)
     dead = usage < min_usage / model.prior.n_components
     n_moved = int(dead.sum())
     if 0 < n_moved < model.prior.n_components:
-        draws = torch.randint(len(codes), (n_moved,), generator=generator, device=generator.device)
-        model.prior.move_components(dead, codes[draws.to(codes.device)])
+        draws = torch.randint(len(x_sample), (n_moved,), generator=generator, device=generator.device)
+        with torch.no_grad():
+            codes = model.encoder(x_sample[draws.to(x_sample.device)])[0]
+        model.prior.move_components(dead, codes)
     model.train(was_training)
     return usage, n_moved

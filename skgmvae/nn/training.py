@@ -1,19 +1,15 @@
-"""The training loop, in small steps: one batch, one epoch, the whole fit.
+"""One epoch of training: shuffled mini-batches, one optimizer step each, a clear error when the loss diverges.
 
-The loop records one history entry per epoch, shows a tqdm bar when asked,
-stops with a clear error when the loss stops being finite, and on
-KeyboardInterrupt keeps the weights of the last completed epoch and reports
-it to the caller, who decides how to warn.
+The estimator runs the epochs (:meth:`skgmvae.GMVAETransformer._run_epochs`),
+so that the history, the progress bar and what happens on Ctrl-C stay in one
+place.
 """
-
-import copy
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from .inference import read_rows, to_float_tensor
-from .losses import autoencoder_loss
+from .._io import read_rows
+from .inference import to_float_tensor
 
 
 def _batches(n_samples, batch_size, generator, device):
@@ -73,94 +69,3 @@ def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch, schedu
             totals[name] = totals.get(name, 0.0) + value * len(index)
         n_seen += len(index)
     return {name: total / n_seen for name, total in totals.items()}
-
-
-def fit_loop(loss_fn, model, X, optimizer, *, max_epochs, batch_size, generator, scheduler=None,
-             verbose=False, description="GMVAE", history=None, on_epoch_end=None):
-    """Train for ``max_epochs`` epochs and record one history entry per epoch.
-
-    Parameters
-    ----------
-    loss_fn : callable
-        See :func:`run_epoch`.
-    model : torch.nn.Module
-    X : Tensor or array-like of shape (n_samples, n_features)
-        See :func:`run_epoch`.
-    optimizer : torch.optim.Optimizer
-    max_epochs : int
-    batch_size : int
-    generator : torch.Generator
-    scheduler : torch.optim.lr_scheduler.LRScheduler, optional
-        Stepped after every optimizer step.
-    verbose : bool
-        Show a tqdm progress bar with the current loss terms.
-    description : str
-        Label of the progress bar.
-    history : list of dict, optional
-        Entries are appended to it; a new list when omitted.
-    on_epoch_end : callable, optional
-        ``on_epoch_end(model, is_last) -> dict`` runs after each epoch; what
-        it returns is added to that epoch's history entry.
-
-    Returns
-    -------
-    history : list of dict
-        One dict per completed epoch: ``epoch``, the averaged loss terms and
-        the ``learning_rate`` at the end of the epoch.
-    interrupted : bool
-        Whether a KeyboardInterrupt ended training early. The model then holds
-        the weights of the last completed epoch.
-    """
-    history = [] if history is None else history
-    last_good_state = copy.deepcopy(model.state_dict())
-    start = len(history)
-    bar = tqdm(range(max_epochs), desc=description, disable=not verbose, leave=False, unit="epoch")
-    try:
-        for epoch in bar:
-            terms = run_epoch(loss_fn, model, X, optimizer, batch_size, generator, start + epoch, scheduler)
-            if on_epoch_end is not None:
-                terms.update(on_epoch_end(model, epoch == max_epochs - 1))
-            history.append({"epoch": start + epoch + 1, **terms, "learning_rate": optimizer.param_groups[0]["lr"]})
-            last_good_state = copy.deepcopy(model.state_dict())
-            bar.set_postfix({name: f"{value:.4g}" for name, value in terms.items()})
-    except KeyboardInterrupt:
-        model.load_state_dict(last_good_state)
-        return history, True
-    finally:
-        bar.close()
-    return history, False
-
-
-def pretrain(model, X, *, max_epochs, batch_size, learning_rate, generator, augmenter=None, verbose=False,
-             on_epoch_end=None, contrastive_weight=0.0):
-    """Train the encoder and decoder as a deterministic autoencoder (the prior is left alone).
-
-    Parameters
-    ----------
-    model : GMVAE
-    X : Tensor or array-like of shape (n_samples, n_features)
-    max_epochs, batch_size : int
-    learning_rate : float
-        Adam step size.
-    generator : torch.Generator
-    augmenter : callable, optional
-        As in :func:`~skgmvae.nn.losses.autoencoder_loss`.
-    verbose : bool
-    on_epoch_end : callable, optional
-        As in :func:`fit_loop`.
-    contrastive_weight : float, default=0.0
-        As in :func:`~skgmvae.nn.losses.autoencoder_loss`.
-
-    Returns
-    -------
-    history, interrupted
-        As :func:`fit_loop` returns them.
-    """
-    parameters = [*model.encoder.parameters(), *model.decoder.parameters()]
-    optimizer = torch.optim.Adam(parameters, lr=learning_rate)
-
-    def loss_fn(module, x, gen):
-        return autoencoder_loss(module, x, gen, augmenter, contrastive_weight)
-
-    return fit_loop(loss_fn, model, X, optimizer, max_epochs=max_epochs, batch_size=batch_size,
-                    generator=generator, verbose=verbose, description="pretraining", on_epoch_end=on_epoch_end)

@@ -1,0 +1,102 @@
+"""Reading rows of image arrays and writing files whole: NumPy and the standard library only.
+
+The estimators read their input through :func:`read_rows`, so that a memmap
+larger than memory is read chunk by chunk without being mapped into this
+process, and every file the package writes goes through
+:func:`write_atomic`, so that a crash or a full disk never leaves half a file
+in place of a good one.
+"""
+
+import mmap
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def _file_backed(X):
+    """Whether ``X`` is a whole C-ordered 2-D memmap whose file holds its values, so rows can be read from it.
+
+    A copy-on-write memmap (mode 'c') is not: its changes live in memory only.
+    """
+    return (isinstance(X, np.memmap) and isinstance(X.base, mmap.mmap) and X.ndim == 2 and X.flags.c_contiguous
+            and bool(getattr(X, "filename", None)) and getattr(X, "mode", "c") != "c")
+
+
+def _pread_into(descriptor, array, offset):
+    """Fill ``array`` from the file at ``offset``, however many reads that takes."""
+    buffer, done = memoryview(array).cast("B"), 0
+    while done < len(buffer):
+        count = os.preadv(descriptor, [buffer[done:]], offset + done)
+        if count == 0:
+            raise OSError(f"the memmap's file ends before byte {offset + len(buffer)}; was it truncated?")
+        done += count
+
+
+def read_rows(X, rows):
+    """``X[rows]`` as an in-memory array; a memmap's rows are read from its file, leaving nothing mapped.
+
+    Reading through the mapping would map every page touched (and, through
+    the kernel's fault-around, its neighbours) into this process, so a pass
+    over a file larger than memory would show as resident memory; reading
+    the file with ``pread`` keeps the pages in the system's cache only.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    rows : slice or ndarray of int
+        A slice with step 1, or row indices (read fastest when sorted).
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_features)
+    """
+    if not _file_backed(X):
+        return X[rows]
+    row_bytes = X.shape[1] * X.itemsize
+    with open(X.filename, "rb", buffering=0) as handle:
+        if isinstance(rows, slice):
+            start, stop, _ = rows.indices(len(X))
+            out = np.empty((max(0, stop - start), X.shape[1]), dtype=X.dtype)
+            _pread_into(handle.fileno(), out, X.offset + start * row_bytes)
+            return out
+        out = np.empty((len(rows), X.shape[1]), dtype=X.dtype)
+        for position, row in enumerate(rows):
+            _pread_into(handle.fileno(), out[position], X.offset + int(row) * row_bytes)
+        return out
+
+
+def write_atomic(path, content, *, force=False):
+    """Write ``content`` to ``path`` through a temporary file in the same folder, then move it into place.
+
+    The move is atomic: whatever happens during the write, ``path`` holds
+    either its old content or the whole new one.
+
+    Parameters
+    ----------
+    path : str or path-like
+    content : str or bytes
+    force : bool, default=False
+        Replace an existing file; without it an existing file is an error.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``force`` is False.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists already; pass --force to replace it, or choose another --out.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(content, bytes) else "w"
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, mode, **({} if mode == "wb" else {"newline": "", "encoding": "utf-8"})) as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,268 @@
+"""PartiallyLabeledKFold and RouteSearchCV: folds over the labeled rows, one GMVAE fit, the documented choice."""
+
+import copy
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import normalize
+from sklearn.semi_supervised import LabelSpreading
+from sklearn.svm import SVC
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skgmvae import (
+    ClusterLabelDecoder,
+    GMVAETransformer,
+    LabeledOnlyClassifier,
+    PartiallyLabeledKFold,
+    RouteSearchCV,
+    UMAPMixture,
+    labeled_accuracy_scorer,
+)
+from skgmvae._selection import _RouteFeatures, _simplest_within_one_standard_error
+
+TINY = dict(k=10, max_epochs=2, pretrain_epochs=1, random_state=0, device="cpu")
+
+
+class CountingGMVAE(GMVAETransformer):
+    """Counts calls to fit over all its clones (a class attribute, since the search fits a clone)."""
+
+    fit_calls = 0
+
+    def fit(self, X, y=None):
+        type(self).fit_calls += 1
+        return super().fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def digits_semi():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.RandomState(0)
+    y_semi = np.full_like(y, -1)
+    for label in range(10):
+        y_semi[rng.choice(np.flatnonzero(y == label), 20, replace=False)] = label
+    return X / 16.0, y, y_semi
+
+
+@pytest.fixture(scope="module")
+def tiny_gmvae(digits_semi):
+    return GMVAETransformer(**TINY).fit(digits_semi[0])
+
+
+# ----------------------------------------------------------------- the splitter
+def _semi_labels(rng, counts, n_unlabeled):
+    y = np.concatenate([np.full(count, label) for label, count in enumerate(counts)] + [np.full(n_unlabeled, -1)])
+    return y[rng.permutation(len(y))]
+
+
+def test_unlabeled_rows_train_in_every_fold_and_labeled_rows_are_tested_once_stratified():
+    y = _semi_labels(np.random.RandomState(0), counts=[10, 15, 23], n_unlabeled=40)
+    unlabeled = np.flatnonzero(y == -1)
+    tested = []
+    for train, test in PartiallyLabeledKFold(5, random_state=0).split(np.zeros((len(y), 2)), y):
+        assert np.isin(unlabeled, train).all()
+        assert not np.isin(test, unlabeled).any()
+        assert np.intersect1d(train, test).size == 0 and len(train) + len(test) == len(y)
+        # Stratified: each class is split as evenly as its count allows.
+        np.testing.assert_allclose(np.bincount(y[test], minlength=3), np.array([10, 15, 23]) / 5, atol=1)
+        tested.extend(test)
+    np.testing.assert_array_equal(np.sort(tested), np.flatnonzero(y != -1))
+
+
+def test_string_labels_and_the_string_marker():
+    y = np.array(["a", "b", "-1"] * 6, dtype=object)
+    for train, test in PartiallyLabeledKFold(3, random_state=0).split(np.zeros(18), y):
+        assert set(y[test]) == {"a", "b"}
+        assert (y == "-1")[train].sum() == 6
+
+
+def test_a_class_with_fewer_rows_than_folds_always_trains_with_a_warning():
+    y = _semi_labels(np.random.RandomState(1), counts=[10, 10, 3], n_unlabeled=5)
+    with pytest.warns(UserWarning, match="1 classes have fewer than n_splits=5 labeled rows.*: 2"):
+        folds = list(PartiallyLabeledKFold(5, random_state=0).split(np.zeros(len(y)), y))
+    rare = np.flatnonzero(y == 2)
+    for train, test in folds:
+        assert np.isin(rare, train).all() and not np.isin(test, rare).any()
+
+
+def test_seeded_folds_repeat_and_shuffle_false_keeps_order():
+    y = _semi_labels(np.random.RandomState(2), counts=[6, 6], n_unlabeled=3)
+    first, again = (list(PartiallyLabeledKFold(3, random_state=7).split(np.zeros(15), y)) for _ in range(2))
+    for (_, test_a), (_, test_b) in zip(first, again):
+        np.testing.assert_array_equal(test_a, test_b)
+    ordered = [test for _, test in PartiallyLabeledKFold(3, shuffle=False).split(np.zeros(15), y)]
+    assert all(np.all(np.diff(test) > 0) for test in ordered)
+    assert PartiallyLabeledKFold(3).get_n_splits() == 3
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: PartiallyLabeledKFold(1), "at least 2"),
+        (lambda: list(PartiallyLabeledKFold(5).split(np.zeros(6), [0, 0, 1, 1, -1, -1])), "at least 5 labeled rows"),
+        (lambda: list(PartiallyLabeledKFold(2).split(np.zeros(3), None)), "needs y"),
+        (lambda: list(PartiallyLabeledKFold(2).split(np.zeros(3), [-1, -1, -1])), "at least one labeled row"),
+    ],
+)
+def test_splitter_errors_say_what_to_do(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+# ----------------------------------------------------------------- the choice rule
+def _results(means, stds, n_splits=5):
+    results = {"mean_test_score": np.array(means), "std_test_score": np.array(stds)}
+    results |= {f"split{fold}_test_score": np.zeros(len(means)) for fold in range(n_splits)}
+    return results
+
+
+@pytest.mark.parametrize(
+    "means, stds, expected",
+    [
+        ([0.80, 0.82, 0.70], [0.05, 0.05, 0.05], 0),  # 0.02 < 0.05 / sqrt(5): the first route stays
+        ([0.70, 0.90, 0.89], [0.05, 0.05, 0.05], 1),  # the second beats the first by far and comes before the third
+        ([0.70, 0.88, 0.90], [0.05, 0.05, 0.0], 2),  # a spread of zero makes the best mean the only choice
+        ([np.nan, 0.5, 0.6], [np.nan, 0.0, 0.0], 2),  # a route whose fits failed is never chosen
+    ],
+)
+def test_first_route_within_one_standard_error_of_the_best_mean_is_chosen(means, stds, expected):
+    assert _simplest_within_one_standard_error(_results(means, stds)) == expected
+
+
+# ----------------------------------------------------------------- the search
+def test_search_picks_what_a_hand_written_grid_search_picks(digits_semi, tiny_gmvae):
+    X, _, y_semi = digits_semi
+    routes = {"soft": ("posterior", ClusterLabelDecoder()), "hard": ("posterior", ClusterLabelDecoder(mode="hard")),
+              "label-spreading": ("latent", LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100)),
+              "svc": ("latent", LabeledOnlyClassifier(SVC(C=10)))}
+    search = RouteSearchCV(tiny_gmvae, routes, cv=PartiallyLabeledKFold(5, random_state=0)).fit(X, y_semi)
+
+    k = tiny_gmvae.k
+    features = copy.deepcopy(tiny_gmvae).set_params(output="both").transform(X)
+    F = np.hstack([features[:, :k], normalize(features[:, k:])])
+    columns = {"posterior": slice(0, k), "latent": slice(k, F.shape[1])}
+    candidates = [Pipeline([("select", ColumnTransformer([("block", "passthrough", columns[block])])),
+                            ("classify", estimator)]) for block, estimator in routes.values()]
+    by_hand = GridSearchCV(Pipeline([("route", candidates[0])]), {"route": candidates},
+                           cv=PartiallyLabeledKFold(5, random_state=0), scoring=labeled_accuracy_scorer).fit(F, y_semi)
+
+    means = by_hand.cv_results_["mean_test_score"]
+    np.testing.assert_allclose([scores.mean() for scores in search.route_scores_.values()], means)
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], means)
+    margin = by_hand.cv_results_["std_test_score"][np.argmax(means)] / np.sqrt(5)
+    expected = list(routes)[np.flatnonzero(means >= means.max() - margin)[0]]
+    assert search.best_route_ == expected
+    assert search.best_score_ == pytest.approx(means[list(routes).index(expected)])
+    assert search.best_score_std_ == pytest.approx(by_hand.cv_results_["std_test_score"][list(routes).index(expected)])
+    assert search.fallback_ is None
+
+
+def test_an_unfitted_transformer_is_fitted_once_and_a_fitted_one_never(digits_semi):
+    X, _, y_semi = digits_semi
+    CountingGMVAE.fit_calls = 0
+    unfitted = CountingGMVAE(**TINY)
+    search = RouteSearchCV(unfitted, ["soft", "hard", "label-spreading", "svc"], random_state=0).fit(X, y_semi)
+    assert CountingGMVAE.fit_calls == 1
+    assert not hasattr(unfitted, "module_")  # the user's estimator is left unfitted; a clone was fitted
+
+    fitted = search.transformer_
+    fitted.set_params(output="posterior")
+    CountingGMVAE.fit_calls = 0
+    again = RouteSearchCV(fitted, ["soft", "svc"], random_state=0).fit(X, y_semi)
+    assert CountingGMVAE.fit_calls == 0
+    assert fitted.output == "posterior"  # the search works on a copy with output='both'
+    np.testing.assert_array_equal(again.transformer_.transform(X[:5])[:, :10], fitted.transform(X[:5]))
+    # Refitting the best estimator refits the route only: the GMVAE step is frozen.
+    again.best_estimator_.fit(X, y_semi)
+    assert CountingGMVAE.fit_calls == 0
+
+
+def test_predicts_raw_images_in_the_users_labels_and_the_best_estimator_pickles(digits_semi, tiny_gmvae):
+    X, y, y_semi = digits_semi
+    names = np.array(list("abcdefghij"), dtype=object)
+    y_str = np.where(y_semi == -1, "-1", names[y_semi]).astype(object)  # LabelSpreading itself needs numbers
+    search = RouteSearchCV(tiny_gmvae, ["soft", "label-spreading"], random_state=0).fit(X, y_str)
+    np.testing.assert_array_equal(search.classes_, names)
+    predicted = search.predict(X)
+    assert set(predicted) <= set(names)
+    assert search.score(X, names[y]) == pytest.approx((predicted == names[y]).mean())
+    assert search.n_features_in_ == 64
+    assert list(search.best_estimator_.named_steps) == ["transformer", "features", "route"]
+    restored = pickle.loads(pickle.dumps(search.best_estimator_))
+    np.testing.assert_array_equal(restored.predict(X[:100]), predicted[:100])
+    proba = search.predict_proba(X[:10])
+    np.testing.assert_array_equal(names[proba.argmax(axis=1)], predicted[:10])
+
+
+def test_auto_skips_the_umap_route_on_few_rows_with_a_note(digits_semi, tiny_gmvae):
+    X, _, y_semi = digits_semi
+    search = RouteSearchCV(tiny_gmvae, random_state=0).fit(X, y_semi)
+    assert list(search.route_scores_) == ["soft", "hard", "label-spreading", "svc"]
+    assert "umap-soft" in search.skipped_routes_ and "1797 rows" in search.skipped_routes_["umap-soft"]
+    assert all(scores.shape == (5,) for scores in search.route_scores_.values())
+
+
+@pytest.mark.parametrize("labels_per_class, classes", [(2, 10), (30, 1)])
+def test_too_few_labels_fall_back_to_soft_decoding_with_a_message(digits_semi, tiny_gmvae, labels_per_class,
+                                                                  classes):
+    X, y, _ = digits_semi
+    y_few = np.full_like(y, -1)
+    for label in range(classes):
+        rows = np.flatnonzero(y == label)[:labels_per_class]
+        y_few[rows] = label
+    with pytest.warns(UserWarning, match="Predicting with soft decoding") as record:
+        search = RouteSearchCV(tiny_gmvae, random_state=0).fit(X, y_few)
+    assert search.fallback_ == str(record[0].message)
+    assert "Label more rows" in search.fallback_
+    assert search.best_route_ == "soft" and search.cv_results_ is None and search.route_scores_ == {}
+    assert np.isnan(search.best_score_) and np.isnan(search.best_score_std_)
+    decoder = ClusterLabelDecoder(mode="soft").fit(tiny_gmvae.transform(X), y_few)
+    np.testing.assert_array_equal(search.predict(X), decoder.predict(tiny_gmvae.transform(X)))
+
+
+def test_clone_and_params_reach_the_transformer(tiny_gmvae):
+    search = RouteSearchCV(GMVAETransformer(k=7), ["soft"], cv=3)
+    params = search.get_params(deep=True)
+    assert params["transformer__k"] == 7 and params["cv"] == 3 and params["routes"] == ["soft"]
+    search.set_params(transformer__k=4)
+    assert search.transformer.k == 4
+    cloned = clone(RouteSearchCV(tiny_gmvae))
+    assert not hasattr(cloned.transformer, "module_") and not hasattr(cloned, "best_estimator_")
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(routes=["soft", "knn"]), ValueError, "routes names routes among"),
+        (dict(routes={"mine": ("pixels", ClusterLabelDecoder())}), ValueError, "features one of"),
+        (dict(routes={"mine": ClusterLabelDecoder()}), ValueError, r"\(features, estimator\) pair"),
+        (dict(cv=1), InvalidParameterError, "cv"),
+        (dict(routes="best"), InvalidParameterError, "routes"),
+    ],
+)
+def test_bad_settings_raise_clear_errors(digits_semi, tiny_gmvae, params, error, match):
+    X, _, y_semi = digits_semi
+    with pytest.raises(error, match=match):
+        RouteSearchCV(tiny_gmvae, **params).fit(X, y_semi)
+
+
+def test_unit_codes_and_umap_block_of_the_features():
+    pytest.importorskip("umap")
+    rng = np.random.RandomState(0)
+    both = np.hstack([rng.dirichlet(np.ones(5), 150), rng.randn(150, 4)])
+    features = _RouteFeatures(5, umap=UMAPMixture(k=5, n_neighbors=5, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # UMAP's note that a seed forces one thread
+        F = features.fit_transform(both)
+    assert features.blocks_ == {"posterior": slice(0, 5), "latent": slice(5, 9), "umap": slice(9, 14)}
+    np.testing.assert_array_equal(F[:, :5], both[:, :5])
+    np.testing.assert_allclose(np.linalg.norm(F[:, 5:9], axis=1), 1.0)
+    np.testing.assert_allclose(F[:, 9:].sum(axis=1), 1.0)
+    np.testing.assert_allclose(features.transform(both), F, atol=1e-6)
