@@ -4,7 +4,6 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from scipy.special import softmax
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
@@ -13,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 @validate_params(
     {
-        "transformer": [HasMethods(["component_log_density"])],
+        "transformer": [HasMethods(["component_log_density", "predict_proba"])],
         "X": ["array-like"],
         "n_labels": [Interval(Integral, 1, None, closed="left")],
         "strategy": [StrOptions({"representative", "uncertain"})],
@@ -45,6 +44,8 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
     Parameters
     ----------
     transformer : fitted GMVAETransformer
+        Read through ``predict_proba`` (q(c|x)), ``component_log_density``
+        and ``component_means_``.
     X : array-like of shape (n_samples, n_features)
         The unlabeled pool to choose from (a memmap too: read by batches).
     n_labels : int
@@ -58,8 +59,7 @@ def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
     """
     check_is_fitted(transformer)
     log_density = transformer.component_log_density(X)
-    # p(c) is uniform, so q(c|x) is the softmax of these log-densities: no second encoder pass.
-    resp = softmax(log_density, axis=1)
+    resp = transformer.predict_proba(X)
     n_samples = len(resp)
     if n_labels > n_samples:
         raise ValueError(f"n_labels must be at most the number of images, {n_samples}; got {n_labels}.")

@@ -143,8 +143,17 @@ def load_emnist_letters(data_dir=None, *, download=False):
     return _load_torchvision_emnist(folders, download)
 
 
+def _torchvision_datasets():
+    try:
+        from torchvision import datasets
+    except ImportError as error:
+        raise ImportError("Reading or downloading through torchvision needs it: pip install 'skgmvae[datasets]' "
+                          "(or pip install torchvision).") from error
+    return datasets
+
+
 def _load_torchvision_emnist(folders, download):
-    from torchvision.datasets import EMNIST
+    EMNIST = _torchvision_datasets().EMNIST
 
     for folder in folders:
         try:
@@ -185,9 +194,7 @@ def load_fashion_mnist(data_dir=None, *, download=False):
     search = [sub for folder in folders
               for sub in (folder, folder / "fashion-mnist", folder / "FashionMNIST" / "raw")]
     if download and _find_file(search, [FASHION_FILES["train"][0]]) is None:
-        from torchvision.datasets import FashionMNIST
-
-        FashionMNIST(str(folders[0]), train=True, download=True)
+        _torchvision_datasets().FashionMNIST(str(folders[0]), train=True, download=True)
         FashionMNIST(str(folders[0]), train=False, download=True)
     arrays = {}
     for split, (images_name, labels_name) in FASHION_FILES.items():

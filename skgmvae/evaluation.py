@@ -85,7 +85,7 @@ def label_efficiency(features, y, methods, label_counts, *, n_seeds=5, test_feat
         y_semi[labeled] = y[labeled]
         for name, (estimator, feature_name) in methods.items():
             base = {"method": name, "n_labels": n_labels, "seed": seed}
-            model = _fit_one(estimator, features[feature_name], y_semi, random_state + seed)
+            model = _fit_one(estimator, features[feature_name], y_semi)
             records.append({**base, "split": "rest", "accuracy": _accuracy(model, features[feature_name][rest],
                                                                            y[rest])})
             if test_features is not None:
@@ -94,10 +94,8 @@ def label_efficiency(features, y, methods, label_counts, *, n_seeds=5, test_feat
     return records
 
 
-def _fit_one(estimator, X, y_semi, random_state):
+def _fit_one(estimator, X, y_semi):
     model = clone(estimator)
-    if "random_state" in model.get_params():
-        model.set_params(random_state=random_state)
     # LabelSpreading divides by zero for rows that no label reaches through the knn graph (graph
     # components without a labeled row); it then predicts its first class there.
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -60,3 +60,23 @@ def test_budget_beyond_k_and_bad_arguments(fitted_gmvae, digits):
         suggest_labels(fitted_gmvae, X, 0)
     with pytest.raises(ValueError, match="strategy"):
         suggest_labels(fitted_gmvae, X, 5, strategy="greedy")
+
+
+def test_strategies_share_the_first_round_then_follow_their_own_rule(fitted_gmvae, digits):
+    X, _ = digits
+    resp = fitted_gmvae.predict_proba(X)
+    log_density = fitted_gmvae.component_log_density(X)
+    assigned = resp.argmax(axis=1)
+    n_first = len(np.unique(assigned))  # one image per populated component
+    representative = suggest_labels(fitted_gmvae, X, 2 * n_first, strategy="representative")
+    uncertain = suggest_labels(fitted_gmvae, X, 2 * n_first, strategy="uncertain")
+    np.testing.assert_array_equal(representative[:n_first], uncertain[:n_first])
+
+    entropy = -(resp * np.log(np.clip(resp, 1e-300, None))).sum(axis=1)
+    first = set(uncertain[:n_first])
+    most_uncertain = [row for row in np.argsort(-entropy, kind="stable") if row not in first][:n_first]
+    np.testing.assert_array_equal(uncertain[n_first:], most_uncertain)
+    for row in representative[n_first:]:  # each component's second most typical member
+        members = np.flatnonzero(assigned == assigned[row])
+        assert (log_density[members, assigned[row]] > log_density[row, assigned[row]]).sum() == 1
+    assert entropy[uncertain[n_first:]].mean() > entropy[representative[n_first:]].mean()
