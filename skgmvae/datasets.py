@@ -194,7 +194,8 @@ def load_fashion_mnist(data_dir=None, *, download=False):
     search = [sub for folder in folders
               for sub in (folder, folder / "fashion-mnist", folder / "FashionMNIST" / "raw")]
     if download and _find_file(search, [FASHION_FILES["train"][0]]) is None:
-        _torchvision_datasets().FashionMNIST(str(folders[0]), train=True, download=True)
+        FashionMNIST = _torchvision_datasets().FashionMNIST
+        FashionMNIST(str(folders[0]), train=True, download=True)
         FashionMNIST(str(folders[0]), train=False, download=True)
     arrays = {}
     for split, (images_name, labels_name) in FASHION_FILES.items():
