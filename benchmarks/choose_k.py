@@ -9,14 +9,15 @@ pool. Then:
   3-fold cross-validated accuracy of soft decoding on those 291 rows;
 - the truth is the soft accuracy at 291 labels on the unlabeled rest.
 
-Each criterion is averaged over 5 random draws of the 291 labels. One JSON line
-per K is written to ``--out`` (a folder), so that several K can run as
-separate processes; ``--summarize`` turns the lines into a Markdown table.
+Each criterion is averaged over 5 random draws of the 291 labels, drawn from the development half of the
+candidates and scored on the rest of that half (``benchmarks/_protocol.py``; choosing K is a decision).
+One JSON line per K is written to ``--out`` (a folder), so that several K can run as separate processes;
+``--summarize`` turns the lines into a Markdown table and writes them as ``choose-k.csv`` beside them.
 
 Commands::
 
-    python -m benchmarks.choose_k --data-dir ../shared/data --k 25 50 100 200 --out benchmarks/results/choose-k
-    python -m benchmarks.choose_k --summarize benchmarks/results/choose-k
+    python -m benchmarks.choose_k --data-dir ../shared/data --k 25 50 100 200 --out benchmarks/results/choose-k-dev
+    python -m benchmarks.choose_k --summarize benchmarks/results/choose-k-dev
 """
 
 import argparse
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import KFold, cross_val_score
 
-from benchmarks._protocol import decoder_accuracy
+from benchmarks._protocol import add_split_argument, decoder_accuracy, protocol_split, write_csv
 from skgmvae import ClusterLabelDecoder, GMVAETransformer
 from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import draw_labeled_rows
@@ -41,25 +42,30 @@ def labeled_cv_accuracy(Q, y, n_splits=3, seed=0):
     return float(cross_val_score(ClusterLabelDecoder(), Q, y, cv=cv).mean())
 
 
-def evaluate_k(k, X, y, candidates, device, n_seeds=5):
+def evaluate_k(k, X, y, candidates, device, n_seeds=5, draw_seed=0, split="development", **params):
+    """One K: the ELBO, the labeled cross-validation and the accuracy on the rest, as one JSON-able dict."""
     start = time.perf_counter()
-    gmvae = GMVAETransformer(k=k, random_state=0, device=device).fit(X)
+    gmvae = GMVAETransformer(k=k, random_state=0, device=device, **params).fit(X)
     seconds = time.perf_counter() - start
     Q = gmvae.transform(X[candidates])
     y_candidates = y[candidates]
     accuracy, cv_accuracy = [], []
     for seed in range(n_seeds):
-        labeled = draw_labeled_rows(len(candidates), N_LABELS, seed)
+        labeled = draw_labeled_rows(len(candidates), N_LABELS, draw_seed + seed)
         accuracy.append(decoder_accuracy(Q, y_candidates, labeled))
         cv_accuracy.append(labeled_cv_accuracy(Q[labeled], y_candidates[labeled], seed=seed))
-    return {"k": k, "elbo": gmvae.score(X), "cv_accuracy_291": float(np.mean(cv_accuracy)),
+    return {"k": k, "protocol_split": split, "elbo": gmvae.score(X), "cv_accuracy_291": float(np.mean(cv_accuracy)),
             "accuracy_291": float(np.mean(accuracy)), "fit_seconds": seconds,
             "components_used": gmvae.n_components_used_}
 
 
 def summarize(folder):
+    """The Markdown table of the JSON lines in ``folder``; also writes them as ``choose-k.csv`` there."""
     rows = sorted((json.loads(line) for path in Path(folder).glob("k*.json") for line in path.read_text().splitlines()),
                   key=lambda row: row["k"])
+    write_csv(Path(folder) / "choose-k.csv", [{"protocol_split": row.get("protocol_split", "(before the split)"),
+                                               **{key: value for key, value in row.items() if key != "protocol_split"}}
+                                              for row in rows])
     pick_elbo = max(rows, key=lambda row: row["elbo"])["k"]
     pick_cv = max(rows, key=lambda row: row["cv_accuracy_291"])["k"]
     best = max(rows, key=lambda row: row["accuracy_291"])["k"]
@@ -78,19 +84,26 @@ def summarize(folder):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--dataset", choices=["emnist", "digits"], default="emnist",
+                        help="emnist (default) or digits for a smoke run")
     parser.add_argument("--k", type=int, nargs="+", default=[25, 50, 100, 200])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", default="benchmarks/results/choose-k")
+    parser.add_argument("--out", default="benchmarks/results/choose-k-dev")
+    add_split_argument(parser, "development")
+    parser.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (smoke runs)")
     parser.add_argument("--summarize", default=None, help="folder of JSON lines to turn into a table")
     args = parser.parse_args(argv)
     if args.summarize:
         print(summarize(args.summarize))
         return 0
-    data = load_dataset("emnist", args.data_dir)
+    data = load_dataset(args.dataset, args.data_dir)
+    part = protocol_split(data, args.split)
+    params = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for k in args.k:
-        row = evaluate_k(k, data["X_pool"], data["y_pool"], data["label_candidates"], args.device)
+        row = evaluate_k(k, data["X_pool"], data["y_pool"], part.candidates, args.device, draw_seed=part.draw_seed,
+                         split=args.split, **params)
         (out / f"k{k}.json").write_text(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
     return 0

@@ -5,17 +5,30 @@ p(l|x) = sum_c q(c|x) p(l|c), with p(l|c) from soft counts of the labeled rows s
 class frequencies with weight ``alpha``. It is kept out of the package: it never
 beat soft decoding (see ``benchmarks/results/decoder-rules.md``).
 
+Labels are drawn and scored on the development split of ``benchmarks/_protocol.py`` (a rule chosen here
+is a decision); ``--csv`` writes every draw's accuracy, with the split.
+
 Commands::
 
-    python -m benchmarks.decoder_rules --dataset emnist --data-dir ../shared/data
-    python -m benchmarks.decoder_rules --dataset fashion-mnist
+    python -m benchmarks.decoder_rules --dataset emnist --data-dir ../shared/data \
+        --csv benchmarks/results/emnist-partial/development/decoder-rules.csv
+    python -m benchmarks.decoder_rules --dataset fashion-mnist \
+        --csv benchmarks/results/fashion-mnist/development/decoder-rules.csv
 """
 
 import argparse
 
 import numpy as np
 
-from benchmarks._protocol import SETTINGS, decoder_accuracy, evaluation_rows, load_or_fit_gmvae
+from benchmarks._protocol import (
+    SETTINGS,
+    add_split_argument,
+    decoder_accuracy,
+    evaluation_rows,
+    load_or_fit_gmvae,
+    protocol_split,
+    write_csv,
+)
 from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import draw_labeled_rows
 
@@ -36,28 +49,42 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
     parser.add_argument("--data-dir", default=None)
+    add_split_argument(parser, "development")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--labels", type=int, nargs="+", default=None, help="label counts (default: the benchmark's)")
+    parser.add_argument("--model", default=None, help="a saved GMVAETransformer instead of the cached default")
+    parser.add_argument("--csv", default=None, help="CSV file for every draw's accuracy")
     args = parser.parse_args(argv)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
-    gmvae, _ = load_or_fit_gmvae(args.dataset, data["X_pool"])
-    candidates = data["label_candidates"]
-    Q, y = gmvae.transform(data["X_pool"][candidates]), data["y_pool"][candidates]
-    held_out = data["X_test"] is not None
-    Q_test = gmvae.transform(data["X_test"]) if held_out else None
+    part = protocol_split(data, args.split)
+    if args.model:
+        from skgmvae import GMVAETransformer
+
+        gmvae = GMVAETransformer.load(args.model)
+    else:
+        gmvae, _ = load_or_fit_gmvae(args.dataset, data["X_pool"])
+    Q, y = gmvae.transform(data["X_pool"][part.candidates]), data["y_pool"][part.candidates]
+    Q_test = gmvae.transform(part.X_test) if part.X_test is not None else None
     names = ["soft", "hard"] + [f"p(l given x), alpha={alpha:g}" for alpha in ALPHAS]
+    records = []
     print("| labels | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
-    for n_labels in SETTINGS[args.dataset]["counts"]:
+    for n_labels in args.labels or SETTINGS[args.dataset]["counts"]:
         scores = {name: [] for name in names}
         for seed in range(args.seeds):
-            labeled = draw_labeled_rows(len(y), n_labels, seed)
-            Q_eval, y_eval = evaluation_rows(Q, y, labeled, Q_test, data["y_test"])
+            labeled = draw_labeled_rows(len(y), n_labels, part.draw_seed + seed)
+            Q_eval, y_eval = evaluation_rows(Q, y, labeled, Q_test, part.y_test)
             for mode in ("soft", "hard"):
-                scores[mode].append(decoder_accuracy(Q, y, labeled, mode, Q_test, data["y_test"]))
+                scores[mode].append(decoder_accuracy(Q, y, labeled, mode, Q_test, part.y_test))
             for alpha, name in zip(ALPHAS, names[2:]):
                 predicted = label_posterior_rule(Q[labeled], y[labeled], Q_eval, alpha)
                 scores[name].append(np.mean(predicted == y_eval))
+            records += [{"dataset": args.dataset, "protocol_split": args.split, "split": part.held_out or "rest",
+                         "rule": name, "n_labels": n_labels, "seed": seed, "accuracy": float(scores[name][-1])}
+                        for name in names]
         print(f"| {n_labels} | " + " | ".join(f"{100 * np.mean(scores[name]):.1f}" for name in names) + " |",
               flush=True)
+    if args.csv:
+        write_csv(args.csv, records)
     return 0
 
 

@@ -1,26 +1,39 @@
-"""Label-efficiency benchmark with the GMVAE article's protocol.
+"""Label-efficiency benchmark with the GMVAE article's protocol, on the report split by default.
 
-Train the GMVAE once on the unlabeled pool with the package's defaults; for
-each number of labels and each seed, draw the labeled rows uniformly at
-random from the label candidates, fit every method on exactly those rows, and
-measure accuracy on the rest (and on the held-out test set where there is
-one). Besides soft and hard decoding, the GMVAE's latent means feed stock
-semi-supervised and supervised classifiers (``output='latent'`` scaled to
-unit length, the recommended pipelines for larger label budgets). Results go to
-``benchmarks/results/<dataset>/``: ``records.csv`` (every run),
-``summary.csv``, ``results.md`` (tables, timings, machine), ``accuracy.png``
+Train the GMVAE on the unlabeled pool with the package's defaults, once per training seed
+(``--train-seeds``); for each number of labels and each draw, draw the labeled rows uniformly at random
+from the split's label candidates, fit every method on exactly those rows, and measure accuracy on the
+candidates not drawn and on the split's held-out rows where there are some (Fashion-MNIST: the test images
+in the report split, the validation images in the development split; see ``benchmarks/_protocol.py``).
+
+The methods: soft and hard decoding of q(c|x); the GMVAE's latent means scaled to unit length
+(``output='latent'``, then ``Normalizer()``) fed to LabelSpreading and to an SVC; soft decoding of a
+:class:`~skgmvae.UMAPMixture` fitted on those codes; stock classifiers on the pixels of the labeled rows;
+LabelSpreading on 50 principal components of the label candidates (the candidates, not the whole pool,
+are its graph); KMeans with the same K and the majority label of each cluster. Beside these fixed routes,
+the row ``cross-validated route`` is the procedure a user can run: on each draw, the route is chosen by
+cross-validation on that draw's labeled rows alone (:class:`skgmvae.RouteSearchCV`'s rule,
+on the precomputed features), and the route picked is recorded.
+
+Results go to ``benchmarks/results/<dataset>/`` (the development split's to its ``development/``
+folder): ``records.csv`` (every run, with its training seed, draw, protocol split and, for the
+cross-validated route, the route picked), ``summary.csv`` (mean, 95% interval over all runs, spread over
+draws and over training seeds), ``purity.csv`` (cluster purity of q(c|x) and of the UMAP mixture on the
+split's images, per training seed), ``paired.csv`` (every pair of methods on the same runs: mean difference
+and its 95% t-interval, ``tie`` when it holds 0), ``ties.csv`` (the best method at each count and the
+methods tied with it), ``routes.csv`` (how often each route was picked), ``results.md``, ``accuracy.png``
 and ``training.png``.
 
 Commands (from the repository root)::
 
-    python -m benchmarks.label_efficiency --dataset emnist
-    python -m benchmarks.label_efficiency --dataset fashion-mnist
-    python -m benchmarks.label_efficiency --dataset digits
+    python -m benchmarks.label_efficiency --dataset emnist --train-seeds 0 1 2
+    python -m benchmarks.label_efficiency --dataset fashion-mnist --train-seeds 0 1 2
+    python -m benchmarks.label_efficiency --dataset digits --max-epochs 2 --pretrain-epochs 1 \\
+        --seeds 2 --skip-timing --out /tmp/smoke          # a smoke run of the whole script
 
-``--data-dir`` (or ``SKGMVAE_DATA``) points at the data; by default
-``../shared/data`` for EMNIST and ``/usr/share/datasets/fashion-mnist`` for
-Fashion-MNIST are searched. The model is fitted unless ``--reuse-model`` takes
-it from ``benchmarks/_cache``.
+``--data-dir`` (or ``SKGMVAE_DATA``) points at the data; by default ``../shared/data`` for EMNIST and
+``/usr/share/datasets/fashion-mnist`` for Fashion-MNIST are searched. Each training seed's model is
+fitted and cached in ``benchmarks/_cache`` unless ``--reuse-model`` takes it from there.
 """
 
 import argparse
@@ -29,32 +42,42 @@ import csv
 import datetime
 import os
 import platform
-import time
 
 import numpy as np
 import torch
 
-from benchmarks._protocol import SETTINGS, cache_path, load_or_fit_gmvae, results_dir
+from benchmarks._protocol import (
+    SETTINGS,
+    add_split_argument,
+    cache_path,
+    load_or_fit_gmvae,
+    protocol_split,
+    recorded_fit_seconds,
+    results_dir,
+    write_csv,
+)
+from benchmarks._routes import CV_ROUTE, GraphCachedLabelSpreading, cross_validated_route_records
+from benchmarks._stats import cluster_purity, paired_rows, route_counts, summarize_over_seeds, ties_with_best
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier, UMAPMixture
 from skgmvae.datasets import load_dataset
-from skgmvae.evaluation import format_table, label_efficiency, summarize
+from skgmvae.evaluation import format_table, label_efficiency
 from skgmvae.plotting import save_label_efficiency_figure, save_training_figure
 
-FEATURES_INDEPENDENT_OF_THE_GMVAE = ("pixels", "pca")
+FEATURES_INDEPENDENT_OF_THE_GMVAE = ("pixels", "pca", "kmeans")
 
 
-def build_methods(k, random_state):
-    """Each method's estimator and the name of the features it reads."""
+def build_methods(k, random_state, n_jobs=None):
+    """Each fixed route's estimator and the name of the features it reads (``n_jobs``: neighbour searches)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
-    from sklearn.semi_supervised import LabelSpreading
     from sklearn.svm import SVC
     from xgboost import XGBClassifier
 
     return {
         "GMVAE soft": (ClusterLabelDecoder(mode="soft"), "posterior"),
         "GMVAE hard": (ClusterLabelDecoder(mode="hard"), "posterior"),
-        "GMVAE latent + LabelSpreading": (LabelSpreading(kernel="knn", n_neighbors=20, max_iter=100), "latent"),
+        "GMVAE latent + LabelSpreading": (
+            GraphCachedLabelSpreading(kernel="knn", n_neighbors=20, max_iter=100, n_jobs=n_jobs), "latent"),
         "GMVAE latent + SVC": (LabeledOnlyClassifier(SVC(C=10)), "latent"),
         "GMVAE latent + UMAPMixture soft": (ClusterLabelDecoder(mode="soft"), "umap-posterior"),
         "LogisticRegression": (LabeledOnlyClassifier(LogisticRegression(max_iter=1000)), "pixels"),
@@ -62,36 +85,46 @@ def build_methods(k, random_state):
                           "pixels"),
         "XGBoost": (LabeledOnlyClassifier(XGBClassifier(n_estimators=200, n_jobs=2, verbosity=0,
                                                         random_state=random_state)), "pixels"),
-        "LabelSpreading (knn)": (LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100), "pca"),
+        "LabelSpreading (knn) on the candidates' PCA": (
+            GraphCachedLabelSpreading(kernel="knn", n_neighbors=10, max_iter=100, n_jobs=n_jobs), "pca"),
         f"KMeans({k}) + majority": (ClusterLabelDecoder(mode="hard"), "kmeans"),
     }
 
 
-def feature_maker(gmvae, X_fit, X_candidates, k):
-    """A function from rows to every method's features, with the unsupervised steps fitted on the data."""
+def independent_feature_maker(X_fit, X_candidates, k):
+    """Rows to the features that do not read the GMVAE (pixels, PCA, KMeans), fitted on the data once."""
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
-    from sklearn.preprocessing import normalize
 
     kmeans = KMeans(k, n_init=1, random_state=0).fit(X_fit)
     pca = PCA(50, random_state=0).fit(X_candidates)
-    both_model = copy.deepcopy(gmvae).set_params(output="both")  # one encoder pass for both outputs
-    umap_mixture = UMAPMixture(k, random_state=0)
 
-    def features_from(rows, both, umap_posterior_of):
+    def features_of(rows):
+        return {"pixels": rows, "pca": pca.transform(rows), "kmeans": np.eye(k)[kmeans.predict(rows)]}
+
+    return features_of
+
+
+def gmvae_feature_maker(gmvae, X_candidates):
+    """Rows to the features that read the GMVAE: q(c|x), unit-length codes and the UMAPMixture posterior."""
+    from sklearn.preprocessing import normalize
+
+    both_model = copy.deepcopy(gmvae).set_params(output="both")  # one encoder pass for both outputs
+    umap_mixture = UMAPMixture(gmvae.k, random_state=0)
+
+    def features_from(both, umap_posterior_of):
         # Unit-length codes: the contrastive term shapes their directions (benchmarks/latent_pipelines.py).
         codes = normalize(both[:, gmvae.k:])
-        return {"posterior": both[:, :gmvae.k], "latent": codes, "umap-posterior": umap_posterior_of(codes),
-                "pixels": rows, "pca": pca.transform(rows), "kmeans": np.eye(k)[kmeans.predict(rows)]}
+        return {"posterior": both[:, :gmvae.k], "latent": codes, "umap-posterior": umap_posterior_of(codes)}
 
     # The candidates are encoded once; the UMAP mixture is fitted on their codes, and their posterior is read
     # from its fitted embedding.
-    candidate_features = features_from(X_candidates, both_model.transform(X_candidates), umap_mixture.fit_transform)
+    candidate_features = features_from(both_model.transform(X_candidates), umap_mixture.fit_transform)
 
     def features_of(rows):
         if rows is X_candidates:
             return candidate_features
-        return features_from(rows, both_model.transform(rows), umap_mixture.transform)
+        return features_from(both_model.transform(rows), umap_mixture.transform)
 
     return features_of
 
@@ -112,128 +145,186 @@ def time_formulations(X, k, batch_size, device, n_batches=20):
     return ours_s, reference_s
 
 
-def reusable_records(path, methods, counts, n_seeds):
-    """Rows of an earlier records.csv for the methods whose inputs do not depend on the GMVAE or K.
+def reusable_records(path, methods, counts, n_seeds, split):
+    """Rows of an earlier records.csv for the methods whose inputs do not depend on the GMVAE.
 
-    A method's rows are reused only when they cover exactly the requested
-    counts and seeds, so the reused and the new rows share one protocol.
+    A method's rows are reused only when they come from the same protocol split and cover exactly the
+    requested counts and draws, so the reused and the new rows share one protocol.
     """
     if not path.is_file():
         return []
     independent = {name for name, (_, features) in methods.items() if features in FEATURES_INDEPENDENT_OF_THE_GMVAE}
     with open(path, newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if row["method"] in independent]
+        rows = [row for row in csv.DictReader(handle)
+                if row["method"] in independent and row.get("protocol_split") == split]
+    if not rows:
+        return []
     wanted = {(n, s) for n in counts for s in range(n_seeds)}
     reused = []
     for name in independent:
-        mine = [row for row in rows if row["method"] == name]
+        # Their rows repeat for every training seed; one seed's rows are the run.
+        mine = [row for row in rows if row["method"] == name and row["train_seed"] == rows[0]["train_seed"]]
         if {(int(row["n_labels"]), int(row["seed"])) for row in mine} == wanted:
-            reused += [{**row, "n_labels": int(row["n_labels"]), "seed": int(row["seed"]),
-                        "accuracy": float(row["accuracy"])} for row in mine]
+            reused += [{"method": name, "n_labels": int(row["n_labels"]), "seed": int(row["seed"]),
+                        "split": row["split"], "accuracy": float(row["accuracy"])} for row in mine]
     return reused
 
 
-def write_csv(path, rows):
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+def model_params(args):
+    """GMVAETransformer parameters other than the defaults that the command line sets (smoke runs)."""
+    params = {}
+    if args.max_epochs is not None:
+        params["max_epochs"] = args.max_epochs
+    if args.pretrain_epochs is not None:
+        params["pretrain_epochs"] = args.pretrain_epochs
+    return params
 
 
-def fit_seconds_path(dataset, k):
-    """Where the fit time of the cached model is kept, so that a --reuse-model run can still report it."""
-    return cache_path(dataset, k).with_suffix(".fit-seconds")
-
-
-def fit(args, X):
-    """The package-default GMVAE on the pool: fitted (and cached), or taken from the cache with --reuse-model.
+def fit(args, X, train_seed):
+    """The GMVAE of one training seed: fitted and cached, or taken from the cache with --reuse-model.
 
     Returns the model, its fit time in seconds (None when unknown) and whether it came from the cache.
     """
-    if args.reuse_model:
-        gmvae, fit_seconds = load_or_fit_gmvae(args.dataset, X, args.k, device=args.device)
-        recorded = fit_seconds_path(args.dataset, args.k)
-        if fit_seconds is None:
-            return gmvae, float(recorded.read_text()) if recorded.is_file() else None, True
-        recorded.write_text(f"{fit_seconds:.1f}")
-        return gmvae, fit_seconds, False
-    gmvae = GMVAETransformer(k=args.k, random_state=0, device=args.device, verbose=True)
-    start = time.perf_counter()
-    gmvae.fit(X)
-    fit_seconds = time.perf_counter() - start
-    cache_path(args.dataset, args.k).parent.mkdir(exist_ok=True)
-    gmvae.save(cache_path(args.dataset, args.k))
-    fit_seconds_path(args.dataset, args.k).write_text(f"{fit_seconds:.1f}")
+    params = model_params(args)
+    gmvae, fit_seconds = load_or_fit_gmvae(args.dataset, X, args.k, random_state=train_seed, device=args.device,
+                                           refit=not args.reuse_model, **params)
+    if fit_seconds is None:
+        return gmvae, recorded_fit_seconds(cache_path(args.dataset, args.k, train_seed, **params)), True
     return gmvae, fit_seconds, False
 
 
-def evaluate(args, gmvae, data, out):
-    """Every method at every count and seed; reuses the GMVAE-independent rows when asked."""
-    X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
+def with_run(records, train_seed, split, held_out):
+    """Records of one model, tagged with its training seed and protocol split; held-out rows named."""
+    return [{"method": row["method"], "n_labels": row["n_labels"], "train_seed": train_seed, "seed": row["seed"],
+             "protocol_split": split, "split": held_out if row["split"] == "test" else row["split"],
+             "accuracy": row["accuracy"], "chosen_route": row.get("chosen_route", ""),
+             "cv_score": row.get("cv_score", ""), "fallback": row.get("fallback", "")} for row in records]
+
+
+def evaluate(args, data, part, models, out):
+    """Every method and the cross-validated route, at every count and draw, for each training seed's model."""
+    X = data["X_pool"]
+    X_candidates, y_candidates = X[part.candidates], data["y_pool"][part.candidates]
     counts = args.labels or SETTINGS[args.dataset]["counts"]
-    methods = build_methods(args.k, 0)
-    order = list(methods)
-    reused = reusable_records(out / "records.csv", methods, counts, args.seeds) if args.reuse_baselines else []
+    methods = build_methods(args.k, 0, args.n_jobs)
+    order = list(methods) + [CV_ROUTE]
+    independent = {name: method for name, method in methods.items()
+                   if method[1] in FEATURES_INDEPENDENT_OF_THE_GMVAE}
+    reused = (reusable_records(out / "records.csv", methods, counts, args.seeds, args.split)
+              if args.reuse_baselines else [])
     reused_methods = sorted({row["method"] for row in reused})
     if reused_methods:
         print(f"reusing the records of {', '.join(reused_methods)} from {out / 'records.csv'}")
-    methods = {name: method for name, method in methods.items() if name not in reused_methods}
-    X_candidates = X[candidates]
-    features_of = feature_maker(gmvae, X, X_candidates, args.k)
-    test = data["X_test"]
-    records = reused + label_efficiency(
-        features_of(X_candidates), y[candidates], methods, counts, n_seeds=args.seeds,
-        test_features=None if test is None else features_of(test), y_test=data["y_test"], verbose=True)
-    records.sort(key=lambda row: order.index(row["method"]))  # stable: keeps counts and seeds in order
-    return records, reused_methods
+    independent_of = independent_feature_maker(X, X_candidates, args.k)
+    independent_candidates = independent_of(X_candidates)
+    independent_test = None if part.X_test is None else independent_of(part.X_test)
+    common = dict(n_seeds=args.seeds, y_test=part.y_test, random_state=part.draw_seed, verbose=True)
+    # The methods that do not read the GMVAE give the same accuracy on every training seed's model: they
+    # are run once and their rows repeated for each seed, so that every pair of methods is paired.
+    baseline = reused + label_efficiency(
+        independent_candidates, y_candidates,
+        {name: method for name, method in independent.items() if name not in reused_methods}, counts,
+        test_features=independent_test, **common)
+    records, purity = [], []
+    y_scored = y_candidates if part.y_test is None else np.concatenate([y_candidates, part.y_test])
+    for train_seed, gmvae in models.items():
+        gmvae_of = gmvae_feature_maker(gmvae, X_candidates)
+        candidate_features = gmvae_of(X_candidates)
+        test_features = None if part.X_test is None else gmvae_of(part.X_test)
+        for clustering, feature_name in (("GMVAE q(c|x)", "posterior"), ("UMAPMixture", "umap-posterior")):
+            Q = candidate_features[feature_name]
+            Q = Q if test_features is None else np.vstack([Q, test_features[feature_name]])
+            purity.append({"protocol_split": args.split, "train_seed": train_seed, "clustering": clustering,
+                           "n_clusters": Q.shape[1], "n_images": len(y_scored),
+                           "purity": cluster_purity(Q, y_scored)})
+        own = {name: method for name, method in methods.items() if name not in independent}
+        runs = label_efficiency(candidate_features, y_candidates, own, counts, test_features=test_features,
+                                **common)
+        runs += cross_validated_route_records(candidate_features, y_candidates, counts, args.seeds,
+                                              test_features=test_features, y_test=part.y_test,
+                                              random_state=part.draw_seed, cv=args.cv, n_jobs=args.n_jobs)
+        records += with_run(baseline + runs, train_seed, args.split, part.held_out)
+    records.sort(key=lambda row: (order.index(row["method"]), row["train_seed"]))  # stable: counts, draws
+    return records, reused_methods, purity
 
 
-def report(args, gmvae, fit_seconds, from_cache, data, records, reused_methods, out):
-    """records.csv, summary.csv, the figures and results.md."""
-    summary = summarize(records)
+def report(args, data, part, models, fit_info, records, reused_methods, purity, out):
+    """The CSV files, the figures and results.md."""
+    summary = summarize_over_seeds(records)
+    paired = paired_rows(records)
     write_csv(out / "records.csv", records)
+    write_csv(out / "purity.csv", purity)
     write_csv(out / "summary.csv", summary)
-    test = data["X_test"]
-    split = "test" if test is not None else "rest"
+    write_csv(out / "paired.csv", paired)
+    write_csv(out / "ties.csv", ties_with_best(summary, paired))
+    write_csv(out / "routes.csv", route_counts(records, CV_ROUTE))
+    main_split = part.held_out or "rest"
+    seeds_text = " ".join(map(str, models))
     save_label_efficiency_figure(summary, out / "accuracy.png",
-                                 f"{args.dataset}: accuracy vs random labels (K={args.k}, {args.seeds} seeds)",
-                                 split=split)
-    save_training_figure(gmvae, out / "training.png", f"{args.dataset}: GMVAE training (K={args.k})")
+                                 f"{args.dataset} ({args.split} split): accuracy vs random labels "
+                                 f"(K={args.k}, {args.seeds} draws x {len(models)} training seeds)",
+                                 split=main_split)
+    first_seed, first_model = next(iter(models.items()))
+    save_training_figure(first_model, out / "training.png",
+                         f"{args.dataset}: GMVAE training (K={args.k}, training seed {first_seed})")
     timing = ""
     if not args.skip_timing:
-        ours_s, reference_s = time_formulations(data["X_pool"], 100, gmvae.batch_size, gmvae.device_)
-        timing = (f"\n## Time per epoch against the K-decode formulation (K=100, batch {gmvae.batch_size})\n\n"
+        ours_s, reference_s = time_formulations(data["X_pool"], 100, first_model.batch_size, first_model.device_)
+        timing = (f"\n## Time per epoch against the K-decode formulation (K=100, batch {first_model.batch_size})\n\n"
                   f"| formulation | seconds per epoch on the pool |\n|---|---|\n"
                   f"| skgmvae, one decode per sample (dense, default sizes) | {ours_s:.1f} |\n"
                   f"| reference, one decode per component (512-512 hidden, latent 64) | {reference_s:.1f} |\n\n"
                   f"Ratio: **{reference_s / ours_s:.0f}x** faster per epoch (projected from 20 timed batches).\n")
-    usage = np.sort(gmvae.component_usage_)[::-1]
-    n_epochs_total = gmvae.n_epochs_ + len(gmvae.pretrain_history_)
-    fit_text = ("taken from the cache (fit time not recorded)" if fit_seconds is None else
-                f"fit in {fit_seconds:.0f} s ({fit_seconds / max(1, n_epochs_total):.1f} s per epoch)"
-                + (" in the run that cached it" if from_cache else ""))
     flags = "".join(f" {flag}" for flag, on in [("--reuse-baselines", args.reuse_baselines),
                                                   ("--reuse-model", args.reuse_model)] if on)
+    rows_text = {"rest": f"the unlabeled rest of the {len(part.candidates)} label candidates",
+                 "validation": f"the {len(part.y_test) if part.y_test is not None else 0} validation images",
+                 "test": "the held-out test set"}
     lines = [
-        f"# Label efficiency on {args.dataset}", "",
-        f"Command: `python -m benchmarks.label_efficiency --dataset {args.dataset}"
-        f"{'' if args.seeds == 5 else f' --seeds {args.seeds}'}{flags}`  ",
-        *([f"The rows of {', '.join(reused_methods)} (which read neither the GMVAE nor K) were reused from "
-           "the previous run's records.csv, same counts and seeds.  "] if reused_methods else []),
+        f"# Label efficiency on {args.dataset}, {args.split} split", "",
+        f"Command: `python -m benchmarks.label_efficiency --dataset {args.dataset} --split {args.split} "
+        f"--train-seeds {seeds_text}{'' if args.seeds == 5 else f' --seeds {args.seeds}'}{flags}`  ",
+        *([f"The rows of {', '.join(reused_methods)} (which do not read the GMVAE) were reused from "
+           "the previous run's records.csv, same split, counts and draws.  "] if reused_methods else []),
         f"Date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
-        f"torch {torch.__version__}, device {gmvae.device_}.", "",
-        f"GMVAE (package defaults, k={args.k}) on {len(data['X_pool'])} unlabeled images: {fit_text}; "
-        f"{gmvae.n_epochs_} epochs + {len(gmvae.pretrain_history_)} pretraining epochs; "
-        f"{gmvae.n_components_used_:.1f} of {args.k} components in effective use "
-        f"(largest component {100 * usage[0]:.1f}% of the mass, smallest {100 * usage[-1]:.2f}%).", "",
-        "The latent rows feed the latent means scaled to unit length (`GMVAETransformer(output='latent')`, "
-        "then `Normalizer()`) to the estimator named; the UMAPMixture row soft-decodes the posterior of "
-        f"`UMAPMixture(k={args.k}, random_state=0)` fitted on the candidates' codes.", "",
+        f"torch {torch.__version__}, device {first_model.device_}.", "",
+        f"Labels are drawn from {len(part.candidates)} label candidates (`benchmarks/_protocol.py`, "
+        f"{args.split} split; draw s is seeded {part.draw_seed} + s).", "",
     ]
-    for name in ["rest"] + (["test"] if test is not None else []):
-        what = "the unlabeled rest of the label candidates" if name == "rest" else "the held-out test set"
-        lines += [f"## Accuracy (%) on {what}, mean ± 95% CI over {args.seeds} random draws", "",
-                  format_table(summary, split=name), ""]
+    for train_seed, gmvae in models.items():
+        usage = np.sort(gmvae.component_usage_)[::-1]
+        fit_seconds, from_cache = fit_info[train_seed]
+        n_epochs_total = gmvae.n_epochs_ + len(gmvae.pretrain_history_)
+        fit_text = ("taken from the cache (fit time not recorded)" if fit_seconds is None else
+                    f"fit in {fit_seconds:.0f} s ({fit_seconds / max(1, n_epochs_total):.1f} s per epoch)"
+                    + (" in the run that cached it" if from_cache else ""))
+        lines += [f"- Training seed {train_seed}: GMVAE (k={args.k}) on {len(data['X_pool'])} unlabeled images, "
+                  f"{fit_text}; {gmvae.n_epochs_} epochs + {len(gmvae.pretrain_history_)} pretraining epochs; "
+                  f"{gmvae.n_components_used_:.1f} of {args.k} components in effective use (largest component "
+                  f"{100 * usage[0]:.1f}% of the mass, smallest {100 * usage[-1]:.2f}%)."]
+    lines += ["", "The latent rows feed the latent means scaled to unit length (`GMVAETransformer(output='latent')`, "
+              "then `Normalizer()`) to the estimator named; the UMAPMixture row soft-decodes the posterior of "
+              f"`UMAPMixture(k={args.k}, random_state=0)` fitted on the candidates' codes. "
+              f"`{CV_ROUTE}` picks a route per draw by {args.cv}-fold cross-validation on the labeled rows of "
+              "that draw (`routes.csv`: how often each route was picked). Two methods whose paired difference "
+              "(`paired.csv`) has a 95% interval holding 0 are tied (`ties.csv`).", ""]
+    lines += [f"Cluster purity (`purity.csv`: share of the {purity[0]['n_images']} images of the split whose "
+              "most probable cluster's majority label is their own; labels used only to score), by training seed: "
+              + "; ".join(f"{row['clustering']} {100 * row['purity']:.1f}% (seed {row['train_seed']})"
+                          for row in purity) + ".", ""]
+    for name in ["rest"] + ([part.held_out] if part.held_out else []):
+        lines += [f"## Accuracy (%) on {rows_text[name]}, mean ± 95% CI over {args.seeds} draws x "
+                  f"{len(models)} training seeds", "", format_table(summary, split=name), ""]
+        if len(models) > 1:
+            seed_table = [{**row, "ci": row["seed_sd"]} for row in summary]
+            lines += ["Mean ± standard deviation over the training seeds' means:", "",
+                      format_table(seed_table, split=name), ""]
+    picks = route_counts(records, CV_ROUTE)
+    if picks:
+        lines += ["## Routes picked by the cross-validated route (times out of all draws and training seeds)", "",
+                  "| labels | route | times |", "|---|---|---|"]
+        lines += [f"| {row['n_labels']} | {row['chosen_route']} | {row['times']} of {row['runs']} |" for row in picks]
+        lines += [""]
     (out / "results.md").write_text("\n".join(lines) + timing)
     print("\n".join(lines) + timing)
 
@@ -242,24 +333,38 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--seeds", type=int, default=5)
+    add_split_argument(parser, "report")
+    parser.add_argument("--seeds", type=int, default=5, help="random label draws per count")
+    parser.add_argument("--train-seeds", type=int, nargs="+", default=[0],
+                        help="training seeds of the GMVAE (random_state), each fitted and cached (default: 0)")
     parser.add_argument("--labels", type=int, nargs="+", default=None)
     parser.add_argument("--k", type=int, default=GMVAETransformer().k)
+    parser.add_argument("--cv", type=int, default=5, help="folds of the cross-validated route (default: 5)")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="threads of the neighbour searches of LabelSpreading (results do not depend on it)")
+    parser.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (smoke runs; default: package's)")
+    parser.add_argument("--pretrain-epochs", type=int, default=None, help="pretraining epochs (smoke runs)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default benchmarks/results/<dataset>, plus development/ for that split)")
     parser.add_argument("--skip-timing", action="store_true", help="skip the K-decode per-epoch timing")
-    parser.add_argument("--reuse-model", action="store_true", help="take the GMVAE from benchmarks/_cache when there")
+    parser.add_argument("--reuse-model", action="store_true", help="take the GMVAEs from benchmarks/_cache when there")
     parser.add_argument("--reuse-baselines", action="store_true",
-                        help="take the records of the methods that do not read the GMVAE or K (raw pixels, PCA) "
-                             "from the output folder's records.csv of an earlier run with the same counts and seeds")
+                        help="take the records of the methods that do not read the GMVAE (pixels, PCA, KMeans) "
+                             "from the output folder's records.csv of an earlier run with the same split, counts "
+                             "and draws")
     args = parser.parse_args(argv)
-    out = results_dir(args.dataset, args.out)
+    out = results_dir(args.dataset, args.out, args.split)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
-    print(f"{args.dataset}: pool {data['X_pool'].shape}, label candidates {len(data['label_candidates'])}, "
-          f"test {None if data['X_test'] is None else data['X_test'].shape}")
-    gmvae, fit_seconds, from_cache = fit(args, data["X_pool"])
-    records, reused_methods = evaluate(args, gmvae, data, out)
-    report(args, gmvae, fit_seconds, from_cache, data, records, reused_methods, out)
+    part = protocol_split(data, args.split)
+    print(f"{args.dataset}, {args.split} split: pool {data['X_pool'].shape}, label candidates "
+          f"{len(part.candidates)}, held-out rows {None if part.X_test is None else part.X_test.shape}")
+    models, fit_info = {}, {}
+    for train_seed in args.train_seeds:
+        gmvae, fit_seconds, from_cache = fit(args, data["X_pool"], train_seed)
+        models[train_seed], fit_info[train_seed] = gmvae, (fit_seconds, from_cache)
+    records, reused_methods, purity = evaluate(args, data, part, models, out)
+    report(args, data, part, models, fit_info, records, reused_methods, purity, out)
     return 0
 
 

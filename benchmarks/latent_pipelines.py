@@ -2,8 +2,9 @@
 
 Reads the cached package-default model of the data set (``benchmarks/_cache``,
 fitted first when absent), then scores classifiers on three encodings of the
-same model at the benchmark's label counts (mean of ``--seeds`` draws, as the
-label-efficiency benchmark draws them):
+same model at the benchmark's label counts (mean of ``--seeds`` draws), on the
+development split of ``benchmarks/_protocol.py`` by default (a choice between
+classifiers is a decision: it is never made on the report rows):
 
 - ``latent``: means of q(z|x), standardised (what ``output='latent'`` gives,
   then a StandardScaler);
@@ -11,12 +12,14 @@ label-efficiency benchmark draws them):
   contrastive term trains (it compares codes by their cosine);
 - ``both``: q(c|x) beside the standardised means (``output='both'``).
 
-It also prints the purity of the clusters: the share of images whose argmax
-component's majority label (over every labeled image) is their own label.
+It also prints the purity of the clusters on the split's rows: the share of
+images whose argmax component's majority label is their own label.
+``--out`` writes ``latent-pipelines.csv`` (every run, with the split) and
+``latent-pipelines-summary.csv`` there.
 
 Example::
 
-    python -m benchmarks.latent_pipelines --dataset emnist
+    python -m benchmarks.latent_pipelines --dataset emnist --out benchmarks/results/emnist-partial/development
 """
 
 import argparse
@@ -29,20 +32,11 @@ from sklearn.preprocessing import Normalizer, StandardScaler
 from sklearn.semi_supervised import LabelSpreading
 from sklearn.svm import SVC
 
-from benchmarks._protocol import SETTINGS, load_or_fit_gmvae
+from benchmarks._protocol import SETTINGS, add_split_argument, load_or_fit_gmvae, protocol_split, write_csv
+from benchmarks._stats import cluster_purity
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier
 from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import format_table, label_efficiency, summarize
-
-
-def cluster_purity(Q, y):
-    """Share of rows whose argmax component's majority label is their own label."""
-    assigned = Q.argmax(axis=1)
-    correct = 0
-    for component in np.unique(assigned):
-        _, counts = np.unique(y[assigned == component], return_counts=True)
-        correct += counts.max()
-    return correct / len(y)
 
 
 def encodings(gmvae, X_candidates):
@@ -87,28 +81,44 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=sorted(SETTINGS), default="emnist")
     parser.add_argument("--data-dir", default=None)
+    add_split_argument(parser, "development")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--labels", type=int, nargs="*", help="label counts (default: the benchmark's)")
     parser.add_argument("--methods", nargs="*", help="method names to run (default: all)")
     parser.add_argument("--model", help="a saved GMVAETransformer to read instead of the cached default")
+    parser.add_argument("--out", default=None, help="folder for latent-pipelines.csv and its summary")
     args = parser.parse_args(argv)
     data = load_dataset(args.dataset, args.data_dir)
-    X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
+    part = protocol_split(data, args.split)
+    X, y = data["X_pool"], data["y_pool"]
+    candidates = part.candidates
     gmvae = GMVAETransformer.load(args.model) if args.model else load_or_fit_gmvae(args.dataset, X)[0]
     features_of = encodings(gmvae, X[candidates])
     features = features_of(X[candidates])
-    test = data["X_test"]
-    test_features = None if test is None else features_of(test)
+    test_features = None if part.X_test is None else features_of(part.X_test)
     purity_rows, purity_labels = features["posterior"], y[candidates]
-    if test is not None:
+    if test_features is not None:
         purity_rows = np.vstack([purity_rows, test_features["posterior"]])
-        purity_labels = np.concatenate([purity_labels, data["y_test"]])
+        purity_labels = np.concatenate([purity_labels, part.y_test])
     purity = 100 * cluster_purity(purity_rows, purity_labels)
-    print(f"cluster purity ({len(purity_labels)} labeled images): {purity:.1f}%")
+    print(f"cluster purity ({len(purity_labels)} labeled images, {args.split} split): {purity:.1f}%")
     counts = args.labels or SETTINGS[args.dataset]["counts"]
     records = label_efficiency(features, y[candidates], build_methods(args.methods), counts, n_seeds=args.seeds,
-                               test_features=test_features, y_test=data["y_test"], verbose=True)
-    print(format_table(summarize(records), split="rest" if test is None else "test"))
+                               test_features=test_features, y_test=part.y_test, random_state=part.draw_seed,
+                               verbose=True)
+    scored_on = part.held_out or "rest"
+    records = [{**row, "protocol_split": args.split, "split": scored_on if row["split"] == "test" else row["split"]}
+               for row in records]
+    summary = summarize(records)
+    print(format_table(summary, split=scored_on))
+    if args.out:
+        from pathlib import Path
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(out / "latent-pipelines.csv", records)
+        write_csv(out / "latent-pipelines-summary.csv", [{**row, "protocol_split": args.split} for row in summary])
+        print(f"wrote {out / 'latent-pipelines.csv'}")
 
 
 if __name__ == "__main__":

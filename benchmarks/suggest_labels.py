@@ -3,8 +3,10 @@
 The GMVAE (package defaults) comes from ``benchmarks/_cache/<dataset>-gmvae-k<K>.pt`` when the
 label-efficiency benchmark left one there, else it is fitted and saved. Suggestions are drawn from the
 label candidates by :func:`skgmvae.suggest_labels` (both strategies; they are deterministic), random
-labels with 5 seeds; accuracy is measured on the candidates not labeled (and on the test set where
-there is one). Results go to ``benchmarks/results/<dataset>/suggested.md`` and ``suggested.png``.
+labels with 5 seeds; accuracy is measured on the candidates not labeled. The candidates are those of the
+report split of ``benchmarks/_protocol.py`` (``--split development`` to compare suggestion rules).
+Results go to ``benchmarks/results/<dataset>/`` (``development/`` for that split): ``suggested.md``,
+``suggested.csv`` (every figure of the table, with the split) and ``suggested.png``.
 
 Commands::
 
@@ -16,7 +18,16 @@ import argparse
 
 import numpy as np
 
-from benchmarks._protocol import SETTINGS, accuracy_over_draws, decoder_accuracy, load_or_fit_gmvae, results_dir
+from benchmarks._protocol import (
+    SETTINGS,
+    accuracy_over_draws,
+    add_split_argument,
+    decoder_accuracy,
+    load_or_fit_gmvae,
+    protocol_split,
+    results_dir,
+    write_csv,
+)
 from skgmvae import suggest_labels
 from skgmvae.datasets import load_dataset
 
@@ -25,21 +36,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
     parser.add_argument("--data-dir", default=None)
+    add_split_argument(parser, "report")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--k", type=int, default=None, help="components (default: the package's)")
     parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
+    parser.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (smoke runs)")
     args = parser.parse_args(argv)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
-    X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
-    gmvae, _ = load_or_fit_gmvae(args.dataset, X, args.k)
-    out = results_dir(args.dataset, args.out)
+    part = protocol_split(data, args.split)
+    X, y, candidates = data["X_pool"], data["y_pool"], part.candidates
+    params = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
+    gmvae, _ = load_or_fit_gmvae(args.dataset, X, args.k, **params)
+    out = results_dir(args.dataset, args.out, args.split)
     X_candidates, y_candidates = X[candidates], y[candidates]
     Q = gmvae.transform(X_candidates)
     k = gmvae.k
     counts = [k // 2, k, 2 * k, 3 * k]
     rows = []
     for n_labels in counts:
-        random_scores = accuracy_over_draws(Q, y_candidates, n_labels, args.seeds)
+        random_scores = accuracy_over_draws(Q, y_candidates, n_labels, args.seeds, draw_seed=part.draw_seed)
         row = {"n": n_labels, "random": np.mean(random_scores), "random_sd": np.std(random_scores)}
         for strategy in ("representative", "uncertain"):
             chosen = suggest_labels(gmvae, X_candidates, n_labels, strategy=strategy)
@@ -48,17 +63,27 @@ def main(argv=None):
         rows.append(row)
         print(row, flush=True)
 
-    reference = [accuracy_over_draws(Q, y_candidates, 291, args.seeds).mean()]
+    reference_count = 291 if len(y_candidates) > 582 else len(y_candidates) // 2
+    reference = [accuracy_over_draws(Q, y_candidates, reference_count, args.seeds, draw_seed=part.draw_seed).mean()]
+    write_csv(out / "suggested.csv",
+              [{"protocol_split": args.split, "n_labels": row["n"], "labels": "random", "accuracy": row["random"],
+                "sd_over_draws": row["random_sd"], "n_draws": args.seeds, "classes": ""} for row in rows]
+              + [{"protocol_split": args.split, "n_labels": row["n"], "labels": f"suggested, {strategy}",
+                  "accuracy": row[strategy], "sd_over_draws": "", "n_draws": 1, "classes": row[strategy + "_classes"]}
+                 for row in rows for strategy in ("representative", "uncertain")]
+              + [{"protocol_split": args.split, "n_labels": reference_count, "labels": "random",
+                  "accuracy": reference[0], "sd_over_draws": "", "n_draws": args.seeds, "classes": ""}])
     lines = [f"# Suggested labels against random labels on {args.dataset} (K={k})", "",
-             f"Command: `python -m benchmarks.suggest_labels --dataset {args.dataset}"
+             f"Command: `python -m benchmarks.suggest_labels --dataset {args.dataset} --split {args.split}"
              f"{'' if args.k is None else f' --k {args.k} --out {out}'}`. Soft-decoding accuracy "
-             f"(%) on the label candidates not labeled; random: mean ± sd over {args.seeds} draws.", "",
+             f"(%) on the {len(y_candidates)} label candidates of the {args.split} split not labeled "
+             f"(`suggested.csv`); random: mean ± sd over {args.seeds} draws.", "",
              "| labels | random | suggested, representative | suggested, then uncertain |", "|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['n']} | {100 * row['random']:.1f} ± {100 * row['random_sd']:.1f} | "
                      f"{100 * row['representative']:.1f} ({row['representative_classes']} classes) | "
                      f"{100 * row['uncertain']:.1f} ({row['uncertain_classes']} classes) |")
-    lines += ["", f"For reference, 291 random labels: {100 * reference[0]:.1f}%."]
+    lines += ["", f"For reference, {reference_count} random labels: {100 * reference[0]:.1f}%."]
     (out / "suggested.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -70,7 +95,7 @@ def main(argv=None):
                 label="random labels", capsize=3)
     ax.plot(counts, [100 * r["representative"] for r in rows], marker="s", label="suggested (representative)")
     ax.plot(counts, [100 * r["uncertain"] for r in rows], marker="^", label="suggested (then uncertain)")
-    ax.axhline(100 * reference[0], color="gray", linestyle=":", label="291 random labels")
+    ax.axhline(100 * reference[0], color="gray", linestyle=":", label=f"{reference_count} random labels")
     ax.set_xlabel("number of labels")
     ax.set_ylabel("soft-decoding accuracy (%)")
     ax.set_title(f"{args.dataset}: which images to label")

@@ -1,36 +1,40 @@
-"""Compare GMVAETransformer settings, as in the model-quality work.
+"""Compare GMVAETransformer settings on the development split, as in the model-quality work.
 
-Each variant is a JSON object of GMVAETransformer parameters; the script fits
-it once on the data set's unlabeled pool and prints one Markdown row: soft /
-hard accuracy at each count of random labels (mean of ``--seeds`` draws), fit
-time and components in use.
+Each variant is a JSON object of GMVAETransformer parameters; the script fits it once on the data set's
+unlabeled pool and prints one Markdown row: soft / hard accuracy at each count of random labels (mean of
+``--seeds`` draws), fit time and components in use. Labels are drawn, and accuracy measured, on the
+development split of ``benchmarks/_protocol.py`` (``--split report`` only to re-measure a decision on the
+report rows, never to make one):
 
-- ``--dataset emnist`` (partial copy): fit on the 19,358-image pool, labels at
-  73, 291 and 1000 drawn from the 8,879 train-sample images, accuracy on the
-  rest of them.
-- ``--dataset fashion-mnist``: fit on the 60,000 training images, labels at
-  10, 30, 100, 300 and 1000 drawn from them, accuracy on the 10,000 test images.
+- ``--dataset emnist`` (partial copy): fit on the 19,358-image pool, labels at 73, 291 and 1000 drawn
+  from the development half of the 8,879 train-sample images, accuracy on the rest of that half.
+- ``--dataset fashion-mnist``: fit on the 60,000 training images, labels at 10, 30, 100, 300 and 1000
+  drawn from the 50,000 outside the validation set, accuracy on the 10,000 validation images.
+
+``--csv PATH`` appends one row per variant, mode and count to a CSV (with the split), so that a figure
+quoted from a run can be checked.
 
 Example::
 
-    python -m benchmarks.variants --data-dir ../shared/data \\
+    python -m benchmarks.variants --data-dir ../shared/data --csv benchmarks/results/variants.csv \\
         '{"max_epochs": 30}' '{"max_epochs": 30, "augment": true}'
 """
 
 import argparse
+import csv
 import json
 import sys
 import time
 from pathlib import Path
 
-from benchmarks._protocol import accuracy_over_draws
+from benchmarks._protocol import accuracy_over_draws, add_split_argument, protocol_split
 from skgmvae import GMVAETransformer
 from skgmvae.datasets import load_dataset
 
-COUNTS = {"emnist": (73, 291, 1000), "fashion-mnist": (10, 30, 100, 300, 1000)}
+COUNTS = {"emnist": (73, 291, 1000), "fashion-mnist": (10, 30, 100, 300, 1000), "digits": (10, 30, 100)}
 
 
-def evaluate(Q, y, counts, n_seeds=3, Q_test=None, y_test=None):
+def evaluate(Q, y, counts, n_seeds=3, Q_test=None, y_test=None, draw_seed=0):
     """Mean soft and hard accuracy for each count of random labels drawn from the rows of ``Q``.
 
     Accuracy is measured on ``Q_test`` when given, else on the rows not drawn.
@@ -38,8 +42,21 @@ def evaluate(Q, y, counts, n_seeds=3, Q_test=None, y_test=None):
     scores = {}
     for n_labels in counts:
         for mode in ("soft", "hard"):
-            scores[(mode, n_labels)] = 100 * accuracy_over_draws(Q, y, n_labels, n_seeds, mode, Q_test, y_test).mean()
+            scores[(mode, n_labels)] = 100 * accuracy_over_draws(Q, y, n_labels, n_seeds, mode, Q_test, y_test,
+                                                                 draw_seed).mean()
     return scores
+
+
+def append_csv(path, rows):
+    """Append rows to a CSV file, writing the header when the file is new."""
+    path = Path(path)
+    new = not path.is_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
 
 
 def main(argv=None):
@@ -47,29 +64,40 @@ def main(argv=None):
     parser.add_argument("variants", nargs="+", help="JSON objects of GMVAETransformer parameters")
     parser.add_argument("--dataset", choices=sorted(COUNTS), default="emnist")
     parser.add_argument("--data-dir", default=None)
+    add_split_argument(parser, "development")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--save-dir", default=None, help="folder to save each fitted model in (variant-<i>.pt)")
+    parser.add_argument("--csv", default=None, help="CSV file to append the scores to")
     args = parser.parse_args(argv)
     data = load_dataset(args.dataset, args.data_dir)
-    X, y, candidates = data["X_pool"], data["y_pool"], data["label_candidates"]
+    part = protocol_split(data, args.split)
+    X, y = data["X_pool"], data["y_pool"]
     counts = COUNTS[args.dataset]
-    for text in args.variants:
+    scored_on = part.held_out or "rest"
+    for index, text in enumerate(args.variants):
         params = json.loads(text)
         start = time.perf_counter()
         gmvae = GMVAETransformer(**{"random_state": 0, "device": args.device, **params}).fit(X)
         seconds = time.perf_counter() - start
         if args.save_dir:
             Path(args.save_dir).mkdir(parents=True, exist_ok=True)
-            gmvae.save(Path(args.save_dir) / f"variant-{args.variants.index(text)}.pt")
-        Q_test = gmvae.transform(data["X_test"]) if data["X_test"] is not None else None
-        scores = evaluate(gmvae.transform(X[candidates]), y[candidates], counts, args.seeds,
-                          Q_test, data["y_test"])
+            gmvae.save(Path(args.save_dir) / f"variant-{index}.pt")
+        Q_test = gmvae.transform(part.X_test) if part.X_test is not None else None
+        scores = evaluate(gmvae.transform(X[part.candidates]), y[part.candidates], counts, args.seeds,
+                          Q_test, part.y_test, part.draw_seed)
         cells = " | ".join(f"{scores[('soft', n)]:.1f} / {scores[('hard', n)]:.1f}" for n in counts)
         trace = ", ".join(f"{entry['components_used']:.0f}/{entry['components_moved']}" for entry in gmvae.history_)
         print(f"components used / moved after each epoch: {trace}", file=sys.stderr, flush=True)
         print(f"| `{json.dumps(params)}` | {cells} | {seconds:.0f} s | {gmvae.n_components_used_:.0f} |",
               flush=True)
+        if args.csv:
+            append_csv(args.csv, [{"dataset": args.dataset, "protocol_split": args.split, "split": scored_on,
+                                   "variant": json.dumps(params, sort_keys=True), "mode": mode, "n_labels": n,
+                                   "n_draws": args.seeds, "accuracy": scores[(mode, n)] / 100,
+                                   "fit_seconds": round(seconds, 1),
+                                   "components_used": round(float(gmvae.n_components_used_), 1)}
+                                  for n in counts for mode in ("soft", "hard")])
     return 0
 
 

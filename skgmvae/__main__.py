@@ -43,6 +43,8 @@ def build_parser():
                         help="PNG file for the accuracy curve (default: skgmvae-<dataset>.png here; 'none' for none)")
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu or cuda")
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--csv", default=None,
+                        help="CSV file for the table's figures (one row per method and number of labels)")
     return parser
 
 
@@ -60,6 +62,18 @@ def default_methods(random_state=0):
         "XGBoost": (LabeledOnlyClassifier(XGBClassifier(n_estimators=100, random_state=random_state,
                                                         n_jobs=2, verbosity=0)), "pixels"),
     }
+
+
+def _write_summary(path, summary, gmvae, argv):
+    """The table's rows as CSV, with what made them (k, the command line)."""
+    import csv
+
+    command = " ".join(["python -m skgmvae", *argv])
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["split", "method", "n_labels", "mean", "ci", "n_seeds", "k",
+                                                    "command"])
+        writer.writeheader()
+        writer.writerows({**row, "k": gmvae.k, "command": command} for row in summary)
 
 
 def main(argv=None):
@@ -93,6 +107,9 @@ def main(argv=None):
     summary = summarize(records)
     print(f"\nAccuracy (%) on the unlabeled rest, mean ± 95% CI over {args.seeds} random label draws:\n")
     print(format_table(summary))
+    if args.csv:
+        _write_summary(args.csv, summary, gmvae, argv)
+        print(f"\nTable written to {args.csv}")
     figure = args.figure or f"skgmvae-{args.dataset}.png"
     if figure.lower() != "none":
         save_label_efficiency_figure(summary, figure, f"{args.dataset}: accuracy vs number of labels")

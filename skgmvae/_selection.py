@@ -41,6 +41,9 @@ from ._transformer import GMVAETransformer
 FEATURES = ("posterior", "latent", "umap")
 # UMAPMixture's default number of clusters wants about this many rows per cluster before 'auto' tries it.
 _UMAP_ROWS_PER_CLUSTER = 10
+# Above this many rows, 'auto' leaves label spreading out: its neighbour graph, rebuilt for every fold, would
+# cost more than the rest of the search together.
+_MAX_SPREADING_ROWS = 20_000
 
 
 class PartiallyLabeledKFold(BaseCrossValidator):
@@ -301,7 +304,8 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
         at least ten rows per UMAP cluster, else it is skipped and
         ``skipped_routes_`` says why), ``'label-spreading'``
         (``LabelSpreading(kernel='knn', n_neighbors=10)`` on the
-        unit-length codes) and ``'svc'`` (``SVC(C=10)`` through
+        unit-length codes; up to 20,000 rows, its graph being rebuilt for
+        every fold) and ``'svc'`` (``SVC(C=10)`` through
         :class:`LabeledOnlyClassifier`, on the same codes). A list picks
         some of these names. A dict maps a name to ``(features, estimator)``
         with ``features`` one of ``'posterior'``, ``'latent'`` (unit-length
@@ -414,6 +418,9 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
                                         f"its {n_clusters} clusters need")
             elif not _umap_installed():
                 skipped["umap-soft"] = "umap-learn is not installed (pip install 'skgmvae[umap]')"
+            if n_samples > _MAX_SPREADING_ROWS:
+                skipped["label-spreading"] = (f"{n_samples} rows, more than {_MAX_SPREADING_ROWS}: its neighbour "
+                                              "graph, rebuilt for every fold, would cost more than the search")
             routes = {name: route for name, route in routes.items() if name not in skipped}
         else:
             unknown = [name for name in self.routes if name not in auto]
@@ -478,7 +485,8 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
             warnings.warn(self.fallback_, UserWarning, stacklevel=2)
             routes, self.skipped_routes_ = {"soft": _auto_routes()["soft"]}, {}
         uses_umap = any(features == "umap" for features, _ in routes.values())
-        features = _RouteFeatures(self.transformer_.k, umap=UMAPMixture(random_state=seed) if uses_umap else None)
+        umap = UMAPMixture(random_state=seed) if uses_umap else None
+        features = _RouteFeatures(self.transformer_.spec_.n_components, umap=umap)
         F = features.fit_transform(both)
         candidates = [_FeatureRoute(estimator, columns=features.blocks_[block], name=name)
                       for name, (block, estimator) in routes.items()]

@@ -4,19 +4,25 @@
 
     skgmvae fit IMAGES --out model.pt
     skgmvae suggest model.pt IMAGES -n 100 --out to_label.csv      # also writes to_label.html
+    skgmvae label IMAGES --labels to_label.csv --model model.pt     # label in the browser, saved as you go
     skgmvae predict model.pt IMAGES --labels to_label.csv --out predictions.csv
 
 ``fit`` trains a GMVAE on the images without labels; ``suggest`` lists the
-images to label first (:func:`skgmvae.suggest_labels`) in a CSV and a page to
-fill it in; ``predict`` names the clusters with the labels given
-(soft decoding) and writes a label for every image.
+images to label first (:func:`skgmvae.suggest_labels`), leaving out those
+labeled in earlier rounds, in a CSV and an offline page to fill it in;
+``label`` serves a page on 127.0.0.1 that writes each label to the CSV at
+once, one image or a cluster at a time; ``predict`` names the clusters with
+the labels given and writes a label for every image.
 """
 
 import argparse
 import csv
 import io
 import sys
+import threading
 import time
+import warnings
+import webbrowser
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +30,18 @@ import numpy as np
 from . import ClusterLabelDecoder, GMVAETransformer, suggest_labels
 from ._persistence import read_metadata
 from ._validation import labeled_mask
-from .datasets import load_image_folder
-from .labeling import labeling_page, read_labels, suggestions_csv, write_atomic
+from .datasets import list_image_files, load_image_folder
+from .labeling import labeling_page, read_label_files, saved_labels_name, suggestions_csv, write_atomic
 
-COMMANDS = ("fit", "suggest", "predict")
+COMMANDS = ("fit", "suggest", "label", "predict")
 EXAMPLES = """examples:
   skgmvae fit scans/ --out model.pt
-  skgmvae suggest model.pt scans/ -n 100 --out to_label.csv   (open to_label.html, label, Save)
-  skgmvae predict model.pt scans/ --labels labels.csv --out predictions.csv
+  skgmvae suggest model.pt scans/ -n 100 --out to_label.csv
+  skgmvae label scans/ --labels to_label.csv --model model.pt   (or open to_label.html, label, Save)
+  skgmvae suggest model.pt scans/ -n 100 --labels to_label.csv --out round2.csv
+  skgmvae predict model.pt scans/ --labels to_label.csv --labels round2.csv --out predictions.csv
 """
+INTERRUPTED = 130
 
 
 def build_parser():
@@ -55,6 +64,8 @@ def build_parser():
     fit.add_argument("--seed", type=int, default=0, help="random_state of the fit")
     fit.add_argument("--skip-unreadable", action="store_true",
                      help="leave out files that cannot be read (suggest and predict then skip them too)")
+    fit.add_argument("--keep-partial", action="store_true",
+                     help="on Ctrl-C, save the model of the last completed epoch (default: save nothing)")
     fit.add_argument("--force", action="store_true", help="replace the output files if they exist")
 
     suggest = commands.add_parser("suggest", help="list the images to label first, with a page to label them",
@@ -64,8 +75,24 @@ def build_parser():
     suggest.add_argument("images", help="the image folder the model was fitted on (or one read the same way)")
     suggest.add_argument("-n", type=int, default=100, help="how many images to suggest (default 100)")
     suggest.add_argument("--out", required=True, help="CSV to write; the page goes beside it as .html")
+    suggest.add_argument("--labels", action="append", default=[], metavar="CSV",
+                         help="labels given so far (repeatable): their labeled images are not suggested again")
     suggest.add_argument("--strategy", choices=["representative", "uncertain"], default="representative")
     suggest.add_argument("--force", action="store_true", help="replace the output files if they exist")
+
+    label = commands.add_parser("label", help="label images in the browser; every label is written at once",
+                                epilog="example:\n  skgmvae label scans/ --labels to_label.csv --model model.pt\n"
+                                       "(serves on 127.0.0.1 only; Ctrl-C stops, the labels are already saved)",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    label.add_argument("images", help="the image folder (only its images are served)")
+    label.add_argument("--labels", required=True, metavar="CSV",
+                       help="labels file to fill: its rows in order (e.g. from suggest), or every image when it "
+                            "does not exist yet; rewritten on each label")
+    label.add_argument("--model", default=None,
+                       help="model file written by `skgmvae fit`: adds the view that labels a cluster at a time")
+    label.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: any free port)")
+    label.add_argument("--no-browser", action="store_true", help="print the address instead of opening a browser")
+    label.add_argument("--grid-size", type=int, default=20, help="images shown per cluster (default 20)")
 
     predict = commands.add_parser("predict", help="label every image from the labels given",
                                   epilog="example:\n  skgmvae predict model.pt scans/ --labels labels.csv "
@@ -73,7 +100,8 @@ def build_parser():
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     predict.add_argument("model", help="model file written by `skgmvae fit`")
     predict.add_argument("images", help="the image folder")
-    predict.add_argument("--labels", required=True, help="CSV with columns path and label (blank = unlabeled)")
+    predict.add_argument("--labels", required=True, action="append", metavar="CSV",
+                         help="CSV with columns path and label (blank = unlabeled); repeat it for several rounds")
     predict.add_argument("--out", required=True, help="CSV of predictions to write")
     predict.add_argument("--ignore-case", action="store_true", help="treat 'A' and 'a' as one label (lower-cased)")
     predict.add_argument("--flag", type=int, default=None,
@@ -93,7 +121,7 @@ def _read_folder(folder, metadata):
     return data
 
 
-def contact_sheet(gmvae, side, path, n_components=40, n_samples=8):
+def contact_sheet(gmvae, side, n_components=40, n_samples=8):
     """PNG of ``n_samples`` generated images for each of the ``n_components`` most used components."""
     from matplotlib.figure import Figure
 
@@ -103,7 +131,7 @@ def contact_sheet(gmvae, side, path, n_components=40, n_samples=8):
     images = np.vstack([gmvae.sample(n_samples, component=int(c), random_state=0)[0] for c in order])
     fig = Figure(figsize=(n_samples * 0.5 + 1, len(order) * 0.5 + 0.6), layout="tight")
     plot_image_grid(images, (side, side), ax=fig.subplots(), n_columns=n_samples,
-                    title=f"{len(order)} most used of {gmvae.k} clusters, {n_samples} samples each")
+                    title=f"{len(order)} most used of {gmvae.spec_.n_components} clusters, {n_samples} samples each")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
@@ -125,65 +153,149 @@ def run_fit(args):
     print(f"{n_images} images of {args.side}x{args.side} from {args.images}"
           f"{' (inverted: light background)' if data.inverted else ''}; fitting a GMVAE with k={k}")
     start = time.perf_counter()
-    gmvae = GMVAETransformer(**params).fit(data.X)
+    gmvae = GMVAETransformer(**params)
+    try:
+        gmvae.fit(data.X)
+    except KeyboardInterrupt:
+        if not getattr(gmvae, "interrupted_", False):
+            raise
+    if gmvae.interrupted_ and not args.keep_partial:
+        print(f"skgmvae fit: interrupted after {time.perf_counter() - start:.0f} s; nothing written ({out} is "
+              "untouched). Run it again, or pass --keep-partial to save the model of the last completed epoch "
+              "when interrupted.", file=sys.stderr)
+        return INTERRUPTED
+    if gmvae.interrupted_:
+        print(f"interrupted: saving the model of the last completed epoch ({gmvae.n_epochs_} epochs), as "
+              "--keep-partial asks", file=sys.stderr)
     metadata["invert"] = "yes" if data.inverted else "no"
     with io.BytesIO() as buffer:
         gmvae.save(buffer, metadata={**metadata, "images": str(args.images), "n_images": n_images})
         write_atomic(out, buffer.getvalue(), force=args.force)
-    write_atomic(sheet, contact_sheet(gmvae, args.side, sheet), force=args.force)
+    write_atomic(sheet, contact_sheet(gmvae, args.side), force=args.force)
     print(f"fitted in {time.perf_counter() - start:.0f} s: {gmvae.n_components_used_:.0f} of {k} clusters in "
           f"effective use")
     print(f"wrote {out} (the model) and {sheet} (samples of the clusters)")
 
 
+def _check_not_an_input(out, label_files):
+    for labels in label_files:
+        if Path(labels).resolve() == out.resolve():
+            raise ValueError(f"--out {out} is also a --labels file: choose another --out, so that no label is lost.")
+
+
 def run_suggest(args):
     out = Path(args.out)
     page = out.with_suffix(".html")
+    _check_not_an_input(out, args.labels)
     for target in (out, page):
         if target.exists() and not args.force:
             raise FileExistsError(f"{target} exists already; pass --force to replace it, or choose another --out.")
     gmvae = GMVAETransformer.load(args.model)
     metadata = read_metadata(args.model)
     data = _read_folder(args.images, metadata)
-    chosen = suggest_labels(gmvae, data.X, min(args.n, len(data.paths)), strategy=args.strategy)
+    candidates = np.arange(len(data.paths))
+    if args.labels:
+        labeled = labeled_mask(read_label_files(args.labels, data.paths).labels)
+        candidates = np.flatnonzero(~labeled)
+        print(f"{int(labeled.sum())} images are labeled in {', '.join(args.labels)}; suggesting among the "
+              f"{len(candidates)} others")
+        if not len(candidates):
+            raise ValueError("every image is labeled already: nothing left to suggest.")
+    chosen = candidates[suggest_labels(gmvae, data.X[candidates], min(args.n, len(candidates)),
+                                       strategy=args.strategy)]
     paths = [data.paths[index] for index in chosen]
     write_atomic(out, suggestions_csv(paths), force=args.force)
     side = int(metadata.get("side", 28))
     write_atomic(page, labeling_page(paths, np.asarray(data.X[chosen], dtype=np.float64), side, csv_name=out.name),
                  force=args.force)
-    print(f"wrote {out} ({len(paths)} images to label, most useful first) and {page} (open it in a browser, "
-          f"type the labels, Save)")
+    print(f"wrote {out} ({len(paths)} images to label, most useful first) and {page}")
+    print(f"to label them: skgmvae label {args.images} --labels {out} --model {args.model}  (saved as you go), or "
+          f"open {page} in a browser (kept in the browser; Save downloads {saved_labels_name(out.name)})")
 
 
-def _cross_validated_accuracy(Q, y):
-    from sklearn.model_selection import KFold, cross_val_score
+def run_label(args):
+    from ._label_server import LabelSession, make_server
 
-    labeled = labeled_mask(y)
-    n_labeled = int(labeled.sum())
-    if n_labeled < 10:
-        return None
-    cv = KFold(min(5, n_labeled // 2), shuffle=True, random_state=0)
-    return cross_val_score(ClusterLabelDecoder(), Q[labeled], y[labeled].astype(str), cv=cv)
+    log_density = None
+    if args.model is not None:
+        gmvae = GMVAETransformer.load(args.model)
+        data = _read_folder(args.images, read_metadata(args.model))
+        paths = data.paths
+        log_density = gmvae.component_log_density(data.X)
+    else:
+        folder = Path(args.images)
+        paths = [path.relative_to(folder).as_posix() for path in list_image_files(folder)]
+    session = LabelSession(args.images, paths, args.labels, log_density=log_density, grid_size=args.grid_size)
+    server = make_server(session, args.port)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    existed = Path(args.labels).exists()
+    print(f"labeling {len(session.rows)} images of {args.images} "
+          f"({'the rows of ' + args.labels if existed else 'all of them; ' + args.labels + ' is new'}, "
+          f"{session.n_labeled()} labeled so far){'' if log_density is None else ', a cluster at a time too'}")
+    print(f"open {url}  (each label is written to {args.labels} at once; Ctrl-C stops)", flush=True)
+    if not args.no_browser:
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    print(f"stopped: {session.n_labeled()} images labeled in {args.labels}")
+
+
+def _search_routes(gmvae, X, y):
+    """The route from the GMVAE to labels chosen by cross-validation, and what to print about the choice."""
+    from ._selection import RouteSearchCV
+
+    n_labeled = int(labeled_mask(y).sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the fallback's warning: fallback_ holds it, printed below
+        search = RouteSearchCV(gmvae, cv=5, random_state=0).fit(X, y)
+    if search.fallback_ is not None:
+        return search, [f"route: soft decoding of the GMVAE clusters, without a cross-validated choice or accuracy "
+                        f"estimate: {search.fallback_}"]
+    others = ", ".join(f"{name} {100 * scores.mean():.1f} ± {100 * scores.std():.1f}"
+                       for name, scores in search.route_scores_.items())
+    n_folds = len(next(iter(search.route_scores_.values())))
+    lines = [f"route: {search.best_route_}, chosen by {n_folds}-fold cross-validation on the {n_labeled} labeled "
+             f"images (the simplest route whose mean accuracy is within one standard error of the best)",
+             f"estimated accuracy {100 * search.best_score_:.1f}% ± {100 * search.best_score_std_:.1f} (mean ± "
+             f"standard deviation over the {n_folds} folds; each fold's labels scored by the route refitted on the "
+             f"others); every route: {others}"]
+    if search.skipped_routes_:
+        skipped = search.skipped_routes_.items()
+        lines.append("routes not tried: " + "; ".join(f"{name} ({why})" for name, why in skipped))
+    return search, lines
 
 
 def run_predict(args):
     out = Path(args.out)
     if out.exists() and not args.force:
         raise FileExistsError(f"{out} exists already; pass --force to replace it, or choose another --out.")
+    _check_not_an_input(out, args.labels)
     gmvae = GMVAETransformer.load(args.model)
     data = _read_folder(args.images, read_metadata(args.model))
-    y = read_labels(args.labels, data.paths, ignore_case=args.ignore_case)
+    merged = read_label_files(args.labels, data.paths, ignore_case=args.ignore_case)
+    y = merged.labels
     labeled = labeled_mask(y)
     if not labeled.any():
-        raise ValueError(f"{args.labels} labels no image yet: fill in the label column (e.g. with the page "
-                         "`skgmvae suggest` wrote) and run predict again.")
-    Q = gmvae.transform(data.X)
-    decoder = ClusterLabelDecoder(mode="soft").fit(Q, y)
-    proba = decoder.predict_proba(Q)
+        raise ValueError(f"{', '.join(args.labels)} label no image yet: fill in the label column (e.g. with "
+                         "`skgmvae label` or the page `skgmvae suggest` wrote) and run predict again.")
+    search, report = _search_routes(gmvae, data.X, y)
+    predicted = search.predict(data.X)
+    try:
+        proba, classes = search.predict_proba(data.X), search.classes_
+    except AttributeError:  # a route without probabilities: the scores and the flags come from soft decoding
+        decoder = ClusterLabelDecoder(mode="soft").fit(gmvae.transform(data.X), y)
+        proba, classes = decoder.predict_proba(gmvae.transform(data.X)), decoder.classes_
+        report.append(f"the route {search.best_route_} gives no probabilities: the scores columns are those of "
+                      "soft decoding")
+    n_images = len(data.paths)
     top = np.argsort(-proba, axis=1)[:, :3]
-    certainty = proba[np.arange(len(Q)), top[:, 0]] - (proba[np.arange(len(Q)), top[:, 1]] if proba.shape[1] > 1
-                                                       else 0.0)
-    n_flag = args.flag if args.flag is not None else min(100, max(1, len(Q) // 20))
+    rows = np.arange(n_images)
+    certainty = proba[rows, top[:, 0]] - (proba[rows, top[:, 1]] if proba.shape[1] > 1 else 0.0)
+    n_flag = args.flag if args.flag is not None else min(100, max(1, n_images // 20))
     unlabeled_rows = np.flatnonzero(~labeled)
     flagged = set(unlabeled_rows[np.argsort(certainty[unlabeled_rows], kind="stable")[:n_flag]].tolist())
     buffer = io.StringIO()
@@ -191,26 +303,30 @@ def run_predict(args):
     writer.writerow(["path", "label", "given", *[f"{kind}_{rank}" for rank in (1, 2, 3) for kind in ("label", "score")],
                      "label_next"])
     for row, path in enumerate(data.paths):
-        ranked = [value for column in top[row] for value in (decoder.classes_[column], f"{proba[row, column]:.3f}")]
+        ranked = [value for column in top[row] for value in (classes[column], f"{proba[row, column]:.3f}")]
         ranked += [""] * (6 - len(ranked))
         given = y[row] if labeled[row] else ""
-        writer.writerow([path, given or ranked[0], given, *ranked, "yes" if row in flagged else ""])
+        writer.writerow([path, given or predicted[row], given, *ranked, "yes" if row in flagged else ""])
     write_atomic(out, buffer.getvalue(), force=args.force)
-    scores = _cross_validated_accuracy(Q, y)
-    estimate = ("too few labels for a cross-validated estimate (10 needed)" if scores is None else
-                f"estimated accuracy {100 * scores.mean():.1f}% ± {100 * scores.std():.1f} "
-                f"({len(scores)}-fold cross-validation on the {int(labeled.sum())} labeled images)")
-    print(f"{int(labeled.sum())} labeled images, {len(decoder.classes_)} classes; {estimate}")
-    print(f"wrote {out}: a label for each of the {len(Q)} images, the three likeliest with their scores, and "
+    print(f"{int(labeled.sum())} labeled images, {len(search.classes_)} classes")
+    for line in report:
+        print(line)
+    if search.fallback_ is None and merged.chosen[labeled].any():
+        print(f"note: {int(merged.chosen[labeled].sum())} of the labeled images were picked by the model (by "
+              "suggest, or in the cluster view): the most typical images of their clusters, easier than the rest, "
+              "so this estimate is optimistic.")
+    print(f"wrote {out}: a label for each of the {n_images} images, the three likeliest with their scores, and "
           f"{len(flagged)} of the least certain flagged in the label_next column")
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    runner = {"fit": run_fit, "suggest": run_suggest, "predict": run_predict}[args.command]
+    runner = {"fit": run_fit, "suggest": run_suggest, "label": run_label, "predict": run_predict}[args.command]
     try:
-        runner(args)
+        return runner(args) or 0
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         print(f"skgmvae {args.command}: error: {error}", file=sys.stderr)
         return 2
-    return 0
+    except KeyboardInterrupt:
+        print(f"skgmvae {args.command}: interrupted; no file was written or changed by this step.", file=sys.stderr)
+        return INTERRUPTED

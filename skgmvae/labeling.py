@@ -11,48 +11,20 @@ lower-cases every label.
 
 import base64
 import csv
+import hashlib
 import html
 import io
 import json
-import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
 
+from ._io import write_atomic  # noqa: F401  (re-exported: the labeling loop writes through it)
+from ._label_page import PAGE as _PAGE
 from ._validation import UNLABELED
 
 LABELS_COLUMNS = ("path", "label")
-
-
-def write_atomic(path, text, *, force=False):
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then move it into place.
-
-    Parameters
-    ----------
-    path : str or Path
-    text : str or bytes
-    force : bool, default=False
-        Replace an existing file; without it an existing file is an error.
-
-    Raises
-    ------
-    FileExistsError
-        If ``path`` exists and ``force`` is False.
-    """
-    path = Path(path)
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists already; pass --force to replace it, or choose another --out.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(text, bytes) else "w"
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, mode, **({} if mode == "wb" else {"newline": "", "encoding": "utf-8"})) as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def suggestions_csv(paths):
@@ -99,6 +71,84 @@ def read_labels(csv_path, paths, *, ignore_case=False):
         the images, an image is labeled twice with different labels, or two
         labels differ only in case without ``ignore_case``.
     """
+    return read_label_files([csv_path], paths, ignore_case=ignore_case).labels
+
+
+def read_label_files(csv_paths, paths, *, ignore_case=False):
+    """The labels of one or more labels files, merged and aligned with the images' ``paths``.
+
+    An image may appear in several files with the same label; two different
+    labels for one image are an error that names both files.
+
+    Parameters
+    ----------
+    csv_paths : list of str or Path
+    paths : list of str
+        The images' paths relative to their folder, in row order.
+    ignore_case : bool, default=False
+        Lower-case every label, so that "A" and "a" are one class.
+
+    Returns
+    -------
+    Bunch
+        ``labels``: ndarray of object, shape (len(paths),), -1 where no file
+        gives a label; ``chosen``: ndarray of bool, shape (len(paths),), True
+        where the label was given to an image the model picked (a file written
+        by ``skgmvae suggest``, which has an ``order`` column, or a row labeled
+        in the cluster view, ``view`` = ``cluster``), the most typical images
+        of their clusters.
+
+    Raises
+    ------
+    ValueError
+        As :func:`read_labels`, for any of the files or across them.
+    """
+    from sklearn.utils import Bunch
+
+    position = {path: index for index, path in enumerate(paths)}
+    labels = np.full(len(paths), UNLABELED, dtype=object)
+    chosen = np.zeros(len(paths), dtype=bool)
+    where = {}
+    for csv_path in csv_paths:
+        columns, entries = read_table(csv_path)
+        unknown = [row["path"] for row, _ in entries if row["path"].strip() not in position]
+        if unknown:
+            raise ValueError(f"{len(unknown)} path(s) in {csv_path} are not images of the folder, e.g. "
+                             f"{unknown[:5]}; paths are relative to the image folder, as `skgmvae suggest` "
+                             "writes them.")
+        for row, line in entries:
+            label = row["label"].strip()
+            if not label:
+                continue
+            label = label.lower() if ignore_case else label
+            index = position[row["path"].strip()]
+            if labels[index] != UNLABELED and labels[index] != label:
+                first_file, first_line = where[index]
+                if first_file == csv_path:
+                    raise ValueError(f"{row['path']} is labeled both {labels[index]!r} and {label!r} in "
+                                     f"{csv_path} (lines {first_line} and {line}); keep one.")
+                raise ValueError(f"{row['path']} is labeled {labels[index]!r} in {first_file} (line {first_line}) "
+                                 f"but {label!r} in {csv_path} (line {line}); correct one of the two files.")
+            labels[index] = label
+            where.setdefault(index, (csv_path, line))
+            chosen[index] |= "order" in columns or row.get("view", "").strip() == "cluster"
+    _check_case_variants(labels, ", ".join(map(str, csv_paths)))
+    return Bunch(labels=labels, chosen=chosen)
+
+
+def read_table(csv_path):
+    """The columns and rows of a labels file, checked to have ``path`` and ``label``.
+
+    Parameters
+    ----------
+    csv_path : str or Path
+
+    Returns
+    -------
+    columns : list of str
+    entries : list of (dict, int)
+        Each row as {column: text} with its line number in the file.
+    """
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = [name.strip() for name in (reader.fieldnames or [])]
@@ -108,24 +158,34 @@ def read_labels(csv_path, paths, *, ignore_case=False):
                              f"{list(LABELS_COLUMNS)} (others are ignored); missing: {missing}.")
         entries = [({key.strip(): (value or "") for key, value in row.items() if key}, number)
                    for number, row in enumerate(reader, start=2)]
-    position = {path: index for index, path in enumerate(paths)}
-    unknown = [row["path"] for row, _ in entries if row["path"].strip() not in position]
-    if unknown:
-        raise ValueError(f"{len(unknown)} path(s) in {csv_path} are not images of the folder, e.g. {unknown[:5]}; "
-                         "paths are relative to the image folder, as `skgmvae suggest` writes them.")
-    labels = np.full(len(paths), UNLABELED, dtype=object)
-    for row, line in entries:
-        label = row["label"].strip()
-        if not label:
-            continue
-        label = label.lower() if ignore_case else label
-        index = position[row["path"].strip()]
-        if labels[index] != UNLABELED and labels[index] != label:
-            raise ValueError(f"{row['path']} is labeled both {labels[index]!r} and {label!r} in {csv_path} "
-                             f"(line {line}); keep one.")
-        labels[index] = label
-    _check_case_variants(labels, csv_path)
-    return labels
+    return columns, entries
+
+
+def labels_csv(paths, labels, *, order=False, views=None):
+    """A labels CSV: ``path`` and ``label`` per image, with ``order`` and ``view`` when given.
+
+    Parameters
+    ----------
+    paths : list of str
+    labels : list of str
+        One per path, "" for an image not labeled yet.
+    order : bool, default=False
+        Number the rows from 1 in an ``order`` column (the column
+        ``skgmvae suggest`` writes).
+    views : list of str, optional
+        One per path: the view the label was given in (``image`` or
+        ``cluster``), "" where none.
+
+    Returns
+    -------
+    str
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow((["order"] if order else []) + list(LABELS_COLUMNS) + (["view"] if views is not None else []))
+    for index, (path, label) in enumerate(zip(paths, labels)):
+        writer.writerow(([index + 1] if order else []) + [path, label] + ([views[index]] if views is not None else []))
+    return buffer.getvalue()
 
 
 def _check_case_variants(labels, csv_path):
@@ -139,6 +199,108 @@ def _check_case_variants(labels, csv_path):
                          "--ignore-case to treat them as one (every label is then lower-cased).")
 
 
+def cluster_order(log_density):
+    """The components in the order the cluster view visits them: largest mass first.
+
+    Parameters
+    ----------
+    log_density : ndarray of shape (n_samples, k)
+        ``transformer.component_log_density(X)``; p(c) is uniform, so its
+        softmax over components is q(c|x).
+
+    Returns
+    -------
+    ndarray of int
+        The components that are the most probable one of at least one image,
+        by their mass (the sum of q(c|x) over the images), largest first.
+    """
+    from scipy.special import softmax
+
+    log_density = np.asarray(log_density)
+    mass = softmax(log_density, axis=1).sum(axis=0)
+    present = np.bincount(log_density.argmax(axis=1), minlength=log_density.shape[1]) > 0
+    order = np.argsort(-mass, kind="stable")
+    return order[present[order]]
+
+
+def cluster_grid(log_density, component, *, available=None, size=20):
+    """The most typical images of one cluster: the grid the cluster view shows.
+
+    Parameters
+    ----------
+    log_density : ndarray of shape (n_samples, k)
+        ``transformer.component_log_density(X)``.
+    component : int
+    available : ndarray of bool, shape (n_samples,), optional
+        Images that may be shown (not labeled yet, not excluded from this
+        cluster before); all when None.
+    size : int, default=20
+
+    Returns
+    -------
+    ndarray of int
+        Up to ``size`` row indices: the available images whose most probable
+        component is ``component``, highest ``log_density[:, component]``
+        first.
+    """
+    log_density = np.asarray(log_density)
+    members = np.flatnonzero(log_density.argmax(axis=1) == component)
+    if available is not None:
+        members = members[np.asarray(available, dtype=bool)[members]]
+    return members[np.argsort(-log_density[members, component], kind="stable")][:size]
+
+
+def next_cluster(log_density, order, position, available, excluded=(), *, size=20):
+    """The grid the cluster view shows next: the first cluster from ``position`` on with images to show.
+
+    Parameters
+    ----------
+    log_density : ndarray of shape (n_samples, k)
+        ``transformer.component_log_density(X)``.
+    order : ndarray of int
+        The components in visiting order (:func:`cluster_order`).
+    position : int
+        Where in ``order`` to start; the search wraps round to the start.
+    available : ndarray of bool, shape (n_samples,)
+        Images not labeled yet.
+    excluded : collection of (int, int)
+        ``(component, row)`` pairs: images the person took out of that
+        cluster's grid, not shown for it again.
+    size : int, default=20
+
+    Returns
+    -------
+    tuple of (int, int, ndarray of int) or None
+        ``(position, component, rows)`` of the grid (:func:`cluster_grid`),
+        or None when no cluster has an image left to show.
+    """
+    available = np.asarray(available, dtype=bool)
+    for step in range(len(order)):
+        at = (position + step) % len(order)
+        component = int(order[at])
+        shown = available.copy()
+        shown[[row for excluded_component, row in excluded if excluded_component == component]] = False
+        rows = cluster_grid(log_density, component, available=shown, size=size)
+        if len(rows):
+            return at, component, rows
+    return None
+
+
+def script_json(value):
+    """``value`` as JSON that can sit inside an HTML ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` become ``\u003c``-style escapes, so that no
+    string (a file name holding ``</script>``, say) can close the element or
+    open a comment, and U+2028/U+2029 are escaped for older JavaScript
+    parsers. Those characters only occur inside JSON strings, where the
+    escapes decode back to the same text.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    for character in "<>&\u2028\u2029":
+        text = text.replace(character, f"\\u{ord(character):04x}")
+    return text
+
+
 def _png_data_uri(image, side):
     """A grey image row in [0, 1] (bright strokes) as a PNG data URI, drawn dark on light."""
     from PIL import Image
@@ -149,13 +311,22 @@ def _png_data_uri(image, side):
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def saved_labels_name(csv_name):
+    """The name the offline page's Save gives the labels: never the blank file ``suggest --force`` rewrites."""
+    return f"{Path(csv_name).stem}-labels.csv"
+
+
 def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label these images"):
     """A self-contained HTML page that shows each image large with a text box and saves the filled CSV.
 
-    Enter moves to the next image, Shift+Enter to the previous; the "Save"
-    button downloads the labels as ``csv_name`` (columns order, path, label),
-    the file ``skgmvae predict --labels`` reads. Images are embedded, so the
-    page works offline and can be moved.
+    Enter moves to the next image, Shift+Enter to the previous. Every label
+    is kept in the browser's ``localStorage`` (under the CSV name and a hash
+    of the image list) as soon as the person moves on, and restored when the
+    page is opened again; "Open labels" reads a labels CSV to go on from it.
+    "Save" downloads the labels (columns order, path, label) as
+    ``<csv stem>-labels.csv``, the file ``skgmvae predict --labels`` reads.
+    Images are embedded, so the page works offline and can be moved. Paths
+    are data: they reach the page as escaped JSON and are shown as text.
 
     Parameters
     ----------
@@ -171,65 +342,26 @@ def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label th
     -------
     str
     """
-    items = [{"path": path, "src": _png_data_uri(image, side)} for path, image in zip(paths, images)]
-    return (_PAGE.replace("__TITLE__", html.escape(title))
-            .replace("__CSV_NAME__", json.dumps(csv_name))
-            .replace("__ITEMS__", json.dumps(items)))
+    digest = hashlib.sha256("\n".join(paths).encode("utf-8")).hexdigest()[:16]
+    config = {
+        "mode": "offline",
+        "saveName": saved_labels_name(csv_name),
+        "storageKey": f"skgmvae-labels:{csv_name}:{digest}",
+        "items": [{"path": path, "src": _png_data_uri(image, side)} for path, image in zip(paths, images)],
+    }
+    return page_html(config, title=title)
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 46em; color: #222; }
-#frame { display: flex; gap: 2em; align-items: center; }
-#image { width: 280px; height: 280px; image-rendering: pixelated; border: 1px solid #bbb; }
-#label { font-size: 2em; width: 6em; }
-.muted { color: #666; } button { font-size: 1em; margin-right: .5em; }
-</style></head>
-<body>
-<h1>__TITLE__</h1>
-<p class="muted">Type the label and press Enter for the next image (Shift+Enter goes back). Leave a box empty to
-skip an image. Save downloads the labels as a CSV for <code>skgmvae predict --labels</code>.</p>
-<div id="frame"><img id="image" alt="image to label"><div>
-<p id="position" class="muted"></p><p id="path" class="muted"></p>
-<input id="label" autocomplete="off" autofocus>
-<p><button id="previous">Previous</button><button id="next">Next</button><button id="save">Save</button></p>
-<p id="status" class="muted"></p></div></div>
-<script>
-const items = __ITEMS__;
-const csvName = __CSV_NAME__;
-const labels = items.map(() => "");
-let current = 0;
-const box = document.getElementById("label");
-function show(index) {
-  labels[current] = box.value.trim();
-  current = Math.max(0, Math.min(items.length - 1, index));
-  document.getElementById("image").src = items[current].src;
-  document.getElementById("path").textContent = items[current].path;
-  document.getElementById("position").textContent = `image ${current + 1} of ${items.length}, ` +
-    `${labels.filter((label) => label).length} labeled`;
-  box.value = labels[current];
-  box.focus();
-}
-function quote(text) { return /[",\\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text; }
-function save() {
-  labels[current] = box.value.trim();
-  const lines = ["order,path,label"].concat(items.map((item, i) => `${i + 1},${quote(item.path)},${quote(labels[i])}`));
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(new Blob([lines.join("\\n") + "\\n"], {type: "text/csv"}));
-  link.download = csvName;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  const count = labels.filter((label) => label).length;
-  document.getElementById("status").textContent = `saved ${count} labels to ${csvName}`;
-}
-box.addEventListener("keydown", (event) => {
-  if (event.key === "Enter") { event.preventDefault(); show(current + (event.shiftKey ? -1 : 1)); }
-});
-document.getElementById("previous").onclick = () => show(current - 1);
-document.getElementById("next").onclick = () => show(current + 1);
-document.getElementById("save").onclick = save;
-show(0);
-</script></body></html>
-"""
+def page_html(config, *, title):
+    """The labeling page around ``config`` (offline: the images inline; served: how to reach the server).
+
+    A fresh nonce allows the page's own script and nothing else, so markup
+    that slipped into the page could not run code.
+    """
+    nonce = secrets.token_urlsafe(16)
+    policy = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; connect-src 'self'; "
+              f"script-src 'nonce-{nonce}'; base-uri 'none'; form-action 'none'")
+    return (_PAGE.replace("__POLICY__", html.escape(policy))
+            .replace("__NONCE__", nonce)
+            .replace("__TITLE__", html.escape(title))
+            .replace("__CONFIG__", script_json(config)))

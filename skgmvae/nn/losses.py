@@ -49,7 +49,7 @@ def reparameterize(mean, log_var, generator=None, noise=None):
     return mean + (0.5 * log_var).exp() * noise
 
 
-def elbo_terms(model, x_input, x_target=None, generator=None, noise=None):
+def elbo_terms(model, x_input, x_target=None, generator=None, noise=None, encoded=None):
     """Per-sample ELBO and its parts.
 
     Parameters
@@ -65,6 +65,9 @@ def elbo_terms(model, x_input, x_target=None, generator=None, noise=None):
         One standard-normal draw shared by every sample instead of a draw
         per sample: each sample's ELBO is still an unbiased one-sample
         estimate, and it no longer depends on the other samples of the batch.
+    encoded : tuple of Tensors, optional
+        ``(mean, log_var)`` of q(z|x_input) when the caller has encoded it
+        already; ``x_input`` is then not encoded again.
 
     Returns
     -------
@@ -76,7 +79,7 @@ def elbo_terms(model, x_input, x_target=None, generator=None, noise=None):
     """
     if x_target is None:
         x_target = x_input
-    mean, log_var = model.encoder(x_input)
+    mean, log_var = model.encoder(x_input) if encoded is None else encoded
     z = reparameterize(mean, log_var, generator, noise)
     reconstruction = bernoulli_log_likelihood(model.decoder(z), x_target)
 
@@ -182,8 +185,14 @@ def gmvae_loss(model, x, generator, augmenter=None, consistency_weight=0.0, bala
         Batch means of ``elbo``, ``reconstruction``, ``kl_z``, ``kl_c``,
         ``consistency`` and ``balance``.
     """
-    view = augmenter(x, generator) if augmenter is not None else x
-    terms = elbo_terms(model, view, x, generator)
+    two_views = augmenter is not None and (consistency_weight > 0 or contrastive_weight > 0)
+    if two_views:
+        # One encoder pass over both distortions: one large batch runs faster than two small ones.
+        mean, log_var = model.encoder(torch.cat([augmenter(x, generator), augmenter(x, generator)]))
+        (mean, other_mean), (log_var, other_log_var) = mean.chunk(2), log_var.chunk(2)
+        terms = elbo_terms(model, None, x, generator, encoded=(mean, log_var))
+    else:
+        terms = elbo_terms(model, augmenter(x, generator) if augmenter is not None else x, x, generator)
     loss = -terms["elbo"].mean()
     balance = torch.zeros((), device=x.device)
     if balance_weight > 0:
@@ -191,14 +200,13 @@ def gmvae_loss(model, x, generator, augmenter=None, consistency_weight=0.0, bala
         loss = loss + balance_weight * balance
     consistency = torch.zeros((), device=x.device)
     contrastive = torch.zeros((), device=x.device)
-    if augmenter is not None and (consistency_weight > 0 or contrastive_weight > 0):
-        other_mean, _, other_log_resp = model(augmenter(x, generator))
-        if consistency_weight > 0:
-            consistency = symmetric_kl(terms["log_resp"], other_log_resp).mean()
-            loss = loss + consistency_weight * consistency
-        if contrastive_weight > 0:
-            contrastive = nt_xent(terms["mean"], other_mean)
-            loss = loss + contrastive_weight * contrastive
+    if two_views and consistency_weight > 0:
+        other_log_resp = model.component_terms(other_mean, other_log_var)[1]
+        consistency = symmetric_kl(terms["log_resp"], other_log_resp).mean()
+        loss = loss + consistency_weight * consistency
+    if two_views and contrastive_weight > 0:
+        contrastive = nt_xent(terms["mean"], other_mean)
+        loss = loss + contrastive_weight * contrastive
     summary = {name: terms[name].mean().item() for name in ("elbo", "reconstruction", "kl_z", "kl_c")}
     summary["consistency"] = consistency.item()
     summary["balance"] = balance.item()
@@ -226,12 +234,15 @@ def autoencoder_loss(model, x, generator, augmenter=None, contrastive_weight=0.0
     terms : dict of float
         Batch mean of ``reconstruction``.
     """
-    view = augmenter(x, generator) if augmenter is not None else x
-    mean, _ = model.encoder(view)
+    two_views = augmenter is not None and contrastive_weight > 0
+    if two_views:
+        mean, other_mean = model.encoder(torch.cat([augmenter(x, generator), augmenter(x, generator)]))[0].chunk(2)
+    else:
+        mean = model.encoder(augmenter(x, generator) if augmenter is not None else x)[0]
     reconstruction = bernoulli_log_likelihood(model.decoder(mean), x)
     loss, terms = -reconstruction.mean(), {"reconstruction": reconstruction.mean().item()}
-    if augmenter is not None and contrastive_weight > 0:
-        contrastive = nt_xent(mean, model.encoder(augmenter(x, generator))[0])
+    if two_views:
+        contrastive = nt_xent(mean, other_mean)
         loss = loss + contrastive_weight * contrastive
         terms["contrastive"] = contrastive.item()
     return loss, terms
