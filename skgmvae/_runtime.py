@@ -50,6 +50,26 @@ def allowed_cpus():
     return list(range(os.cpu_count() or 1))
 
 
+def adam(parameters, learning_rate):
+    """Adam with its fused kernel (one pass over all parameters per step) where this torch has one.
+
+    Parameters
+    ----------
+    parameters : iterable of torch.nn.Parameter
+        On one device.
+    learning_rate : float
+
+    Returns
+    -------
+    torch.optim.Adam
+    """
+    parameters = list(parameters)
+    try:
+        return torch.optim.Adam(parameters, lr=learning_rate, fused=True)
+    except (RuntimeError, TypeError):  # older torch, or a device without the fused kernel
+        return torch.optim.Adam(parameters, lr=learning_rate)
+
+
 def available_cores():
     """How many cores this process may run on."""
     return len(allowed_cpus())

@@ -37,7 +37,7 @@ from ._fitting import (
 )
 from ._io import read_rows
 from ._persistence import FORMAT, VERSION, read_payload, write_payload
-from ._runtime import resolve_device, torch_threads
+from ._runtime import adam, resolve_device, torch_threads
 from ._validation import validate_images
 from .exceptions import TrainingInterrupted
 from .nn.augment import RandomAffine
@@ -448,7 +448,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         epochs = auto_epochs(self.pretrain_epochs, "pretrain_epochs", len(rows), self.batch_size,
                              self.spec_.architecture)
         parameters = [*self.module_.encoder.parameters(), *self.module_.decoder.parameters()]
-        optimizer = torch.optim.Adam(parameters, lr=self.learning_rate)
+        optimizer = adam(parameters, self.learning_rate)
 
         def loss_fn(module, x, gen):
             return autoencoder_loss(module, x, gen, augmenter, self.contrastive_weight)
@@ -469,7 +469,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
     def _train(self, rows, generator, augmenter, seed, threads):
         """GMVAE training for ``max_epochs`` epochs, appended to ``history_``."""
         max_epochs = auto_epochs(self.max_epochs, "max_epochs", len(rows), self.batch_size, self.spec_.architecture)
-        optimizer = torch.optim.Adam(self.module_.parameters(), lr=self.learning_rate)
+        optimizer = adam(self.module_.parameters(), self.learning_rate)
         scheduler = None
         if self.learning_rate_schedule == "cosine":
             total_steps = max(1, max_epochs * math.ceil(len(rows) / self.batch_size))
