@@ -38,11 +38,28 @@ from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier
 from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import format_table, label_efficiency, summarize
 
+# UMAPMixture settings re-checked on the development split: the default and one change of each setting.
+UMAP_SETTINGS = {
+    "UMAPMixture": {},
+    "UMAPMixture(embedding_dim=5)": {"embedding_dim": 5},
+    "UMAPMixture(embedding_dim=20)": {"embedding_dim": 20},
+    "UMAPMixture(n_neighbors=50)": {"n_neighbors": 50},
+}
+
+
+def umap_posteriors(gmvae, X_pool, candidates, settings):
+    """Each UMAPMixture's posterior of the candidates, fitted on the whole pool's unit codes (no labels)."""
+    from skgmvae import UMAPMixture
+
+    codes = Normalizer().transform(copy.deepcopy(gmvae).set_params(output="latent").transform(X_pool))
+    return {name: UMAPMixture(random_state=0, **params).fit_transform(codes)[candidates]
+            for name, params in settings.items()}
+
 
 def encodings(gmvae, X_candidates):
     """Functions from rows to each encoding, with the scalers fitted on the candidates."""
     both_model = copy.deepcopy(gmvae).set_params(output="both")  # one encoder pass for both outputs
-    k = gmvae.k
+    k = gmvae.spec_.n_components
     scaler = StandardScaler().fit(both_model.transform(X_candidates)[:, k:])
     normalizer = Normalizer()
 
@@ -66,12 +83,15 @@ def build_methods(selected=None):
             f"{encoding} + LabelSpreading(20)": (LabelSpreading(kernel="knn", n_neighbors=20, max_iter=100),
                                                  encoding),
             f"{encoding} + SVC": (LabeledOnlyClassifier(SVC()), encoding),
+            f"{encoding} + SVC(C=10)": (LabeledOnlyClassifier(SVC(C=10)), encoding),
             f"{encoding} + LogisticRegression": (LabeledOnlyClassifier(LogisticRegression(max_iter=2000)),
                                                  encoding),
             f"{encoding} + kNN(5, distance)": (LabeledOnlyClassifier(KNeighborsClassifier(5, weights="distance")),
                                                encoding),
         }
     methods["both + LabelSpreading(10)"] = (LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100), "both")
+    for name in UMAP_SETTINGS:
+        methods[f"{name} soft"] = (ClusterLabelDecoder(mode="soft"), name)
     if selected:
         methods = {name: method for name, method in methods.items() if name in selected or name == "soft"}
     return methods
@@ -95,7 +115,12 @@ def main(argv=None):
     gmvae = GMVAETransformer.load(args.model) if args.model else load_or_fit_gmvae(args.dataset, X)[0]
     features_of = encodings(gmvae, X[candidates])
     features = features_of(X[candidates])
+    umap_names = [name for name in UMAP_SETTINGS if args.methods is None or f"{name} soft" in args.methods]
+    features.update(umap_posteriors(gmvae, X, candidates, {name: UMAP_SETTINGS[name] for name in umap_names}))
     test_features = None if part.X_test is None else features_of(part.X_test)
+    if test_features is not None and umap_names:
+        raise SystemExit("the UMAPMixture rows need the pool to hold the scored rows (EMNIST's split); pass "
+                         "--methods without them for Fashion-MNIST's held-out validation rows.")
     purity_rows, purity_labels = features["posterior"], y[candidates]
     if test_features is not None:
         purity_rows = np.vstack([purity_rows, test_features["posterior"]])

@@ -28,7 +28,7 @@ DEFAULT_COUNTS = {"digits": [10, 30, 100, 300], "emnist": [26, 73, 291, 1000], "
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="skgmvae", description=__doc__.splitlines()[0],
-        epilog="To label a folder of your own images: skgmvae {fit,suggest,predict} --help",
+        epilog="To label a folder of your own images: skgmvae {fit,suggest,label,predict} --help",
     )
     parser.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
                         help="data set to run on (default: digits, which ships with scikit-learn)")
@@ -73,7 +73,7 @@ def _write_summary(path, summary, gmvae, argv):
         writer = csv.DictWriter(handle, fieldnames=["split", "method", "n_labels", "mean", "ci", "n_seeds", "k",
                                                     "command"])
         writer.writeheader()
-        writer.writerows({**row, "k": gmvae.k, "command": command} for row in summary)
+        writer.writerows({**row, "k": gmvae.spec_.n_components, "command": command} for row in summary)
 
 
 def main(argv=None):
@@ -95,9 +95,10 @@ def main(argv=None):
     start = time.perf_counter()
     gmvae.fit(X)
     fit_seconds = time.perf_counter() - start
-    print(f"GMVAE (k={gmvae.k}) trained without labels in {fit_seconds:.0f} s: {gmvae.n_epochs_} epochs, "
+    k = gmvae.spec_.n_components
+    print(f"GMVAE (k={k}) trained without labels in {fit_seconds:.0f} s: {gmvae.n_epochs_} epochs, "
           f"final ELBO {gmvae.history_[-1]['elbo']:.1f} nats per image, "
-          f"{gmvae.n_components_used_:.0f} of {gmvae.k} components in effective use.")
+          f"{gmvae.n_components_used_:.0f} of {k} components in effective use.")
 
     candidates = data["label_candidates"]
     features = {"posterior": gmvae.transform(X[candidates]), "pixels": X[candidates]}

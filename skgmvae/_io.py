@@ -67,6 +67,12 @@ def read_rows(X, rows):
         return out
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path, content, *, force=False):
     """Write ``content`` to ``path`` through a temporary file in the same folder, then move it into place.
 
@@ -87,7 +93,8 @@ def write_atomic(path, content, *, force=False):
     """
     path = Path(path)
     if path.exists() and not force:
-        raise FileExistsError(f"{path} exists already; pass --force to replace it, or choose another --out.")
+        raise FileExistsError(f"{path} exists already; pass force=True (--force on the command line) to replace "
+                              "it, or choose another path.")
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = "wb" if isinstance(content, bytes) else "w"
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -96,6 +103,8 @@ def write_atomic(path, content, *, force=False):
             out.write(content)
             out.flush()
             os.fsync(out.fileno())
+        # mkstemp makes the file private; give it the mode of the file it replaces, or the usual one.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -110,7 +110,11 @@ async function send(url, body, keepalive) {
   const response = await fetch(url, {method: "POST", keepalive: Boolean(keepalive), body: JSON.stringify(body),
     headers: {"Content-Type": "application/json", "X-Skgmvae-Token": config.token}});
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) { throw new Error(answer.error || `${response.status} ${response.statusText}`); }
+  if (!response.ok) {
+    const error = new Error(answer.error || `${response.status} ${response.statusText}`);
+    error.refused = response.status < 500;  // the server read the request and refused it: sending again won't help
+    throw error;
+  }
   return answer;
 }
 
@@ -128,8 +132,13 @@ function serverStore() {
       report(`saved: ${answer.n_labeled} images labeled in ${answer.csv}`);
       sent = true;
     } catch (error) {
-      report(`NOT saved yet (${error.message}); trying again`, true);
-      setTimeout(flush, 2000);
+      if (error.refused) {
+        for (const change of batch) { if (pending.get(change.path) === change.label) { pending.delete(change.path); } }
+        report(`NOT saved: ${error.message}`, true);
+      } else {
+        report(`NOT saved yet (${error.message}); trying again`, true);
+        setTimeout(flush, 2000);
+      }
     } finally {
       sending = false;
     }

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
+from ._labels import UNLABELED
 from .labeling import (
     cluster_order,
     labels_csv,
@@ -134,10 +135,11 @@ class LabelSession:
             raise ValueError(f"component must be one of the clusters shown, got {component!r}.")
         if not _check_label(label):
             raise ValueError("a cluster needs a non-empty label.")
+        included = [_check_path(path, self.index) for path in _check_list(included, "included")]
         excluded = [_check_path(path, self.index) for path in _check_list(excluded, "excluded")]
         with self.lock:
             self.excluded.update((component, self.index[path]) for path in excluded)
-        return self.set_labels([(path, label) for path in _check_list(included, "included")], view="cluster")
+        return self.set_labels([(path, label) for path in included], view="cluster")
 
     def cluster(self, position):
         """The grid of the first cluster at ``position`` or after (wrapping round) with images left to show."""
@@ -177,6 +179,8 @@ def _check_label(label):
     label = label.strip()
     if len(label) > MAX_LABEL_LENGTH or any(unicodedata.category(character) == "Cc" for character in label):
         raise ValueError(f"a label is one line of at most {MAX_LABEL_LENGTH} characters.")
+    if label == str(UNLABELED):
+        raise ValueError(f"{label!r} marks unlabeled rows in skgmvae; leave the label empty to skip an image.")
     return label
 
 
@@ -265,7 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(HTTPStatus.FORBIDDEN, "missing or wrong session token: reload the page")
         if not (self.headers.get("Content-Type") or "").startswith("application/json"):
             return self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send JSON")
-        length = int(self.headers.get("Content-Length") or 0)
+        length = self.headers.get("Content-Length") or "0"
+        length = int(length) if length.isdigit() else 0
         if not 0 < length <= MAX_BODY:
             return self._error(HTTPStatus.BAD_REQUEST, "empty or too large body")
         try:

@@ -7,6 +7,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._labels import as_class_array, split_labels
@@ -169,6 +170,7 @@ class LabeledOnlyClassifier(LabeledAccuracyMixin, MetaEstimatorMixin, Classifier
         X = validate_data(self, X, reset=False, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
         return self.label_encoder_.inverse_transform(np.asarray(self.estimator_.predict(X)).astype(int))
 
+    @available_if(lambda self: hasattr(self.estimator, "predict_proba"))
     def predict_proba(self, X):
         """Class probabilities from the inner classifier.
 

@@ -70,7 +70,11 @@ def read_payload(path):
             f"{path} was written in format version {version}, but this version of skgmvae reads versions "
             f"{READABLE_VERSIONS}; refit the model or use the skgmvae version that wrote it."
         )
-    return _from_version_2(payload) if version == 2 else payload
+    if version == 2:
+        return _from_version_2(payload)
+    # Files of this version written before the precision parameter trained in float32.
+    payload["fitted"].setdefault("precision_", "float32")
+    return payload
 
 
 def _from_version_2(payload):
@@ -83,7 +87,7 @@ def _from_version_2(payload):
     fitted = {"n_features_in_": n_features, "feature_names_in_": payload["feature_names_in"],
               "history_": payload["history"], "pretrain_history_": payload["pretrain_history"],
               "component_usage_": payload["component_usage"], "augment_": payload["augment"],
-              "interrupted_": False, "n_threads_": None}
+              "interrupted_": False, "n_threads_": None, "precision_": "float32"}
     return {"format": FORMAT, "format_version": VERSION, "params": params, "spec": spec,
             "state_dict": payload["state_dict"], "fitted": fitted, "metadata": payload.get("metadata", {})}
 

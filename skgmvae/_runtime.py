@@ -50,6 +50,41 @@ def allowed_cpus():
     return list(range(os.cpu_count() or 1))
 
 
+def native_bfloat16(device):
+    """Whether ``device`` computes in bfloat16 natively (AVX-512 BF16 or AMX on a CPU; Ampere or newer on CUDA)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        cpu = getattr(torch, "cpu", None)
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(cpu, check, lambda: False)() for check in checks)
+    return False
+
+
+def resolve_precision(precision, device, native=None):
+    """'bfloat16' or 'float32': the compute type of training's convolutions and matrix products.
+
+    Parameters
+    ----------
+    precision : {'auto', 'float32', 'bfloat16'}
+        'auto' is 'bfloat16' where the device has it natively, else 'float32'.
+    device : torch.device
+    native : bool, optional
+        Whether the device has bfloat16 natively; detected when None.
+
+    Returns
+    -------
+    str
+    """
+    native = native_bfloat16(device) if native is None else native
+    if precision == "bfloat16" and device.type != "cpu" and not native:
+        raise ValueError(f"precision='bfloat16' was asked for, but {device} cannot compute in bfloat16; use "
+                         "'float32' or 'auto'.")
+    if precision != "auto":
+        return precision
+    return "bfloat16" if native else "float32"
+
+
 def adam(parameters, learning_rate):
     """Adam with its fused kernel (one pass over all parameters per step) where this torch has one.
 

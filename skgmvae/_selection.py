@@ -293,9 +293,11 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
 
     Parameters
     ----------
-    transformer : GMVAETransformer
+    transformer : GMVAETransformer or FrozenEstimator of one
         Used frozen (a copy with ``output='both'``) when fitted already,
-        else a clone is fitted on ``X`` without labels.
+        else a clone is fitted on ``X`` without labels. ``clone`` unfits a
+        GMVAETransformer, so in a cross-validation of the search itself wrap
+        a fitted one in :class:`~sklearn.frozen.FrozenEstimator` to keep it.
     routes : 'auto', list of str or dict, default='auto'
         Routes to compare, in order of preference. 'auto' is, in order,
         ``'soft'`` and ``'hard'`` (:class:`ClusterLabelDecoder` on q(c|x)),
@@ -380,7 +382,7 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
     """
 
     _parameter_constraints: dict = {
-        "transformer": [GMVAETransformer],
+        "transformer": [GMVAETransformer, FrozenEstimator],
         "routes": [StrOptions({"auto"}), list, dict],
         "cv": ["cv_object"],
         "scoring": [callable, None],
@@ -399,11 +401,14 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
         self.verbose = verbose
 
     def _fitted_transformer(self, X):
+        transformer = self.transformer
+        if isinstance(transformer, FrozenEstimator):  # fitted, and kept so through clone
+            transformer = transformer.estimator
         try:
-            check_is_fitted(self.transformer)
+            check_is_fitted(transformer)
         except NotFittedError:
-            return clone(self.transformer).set_params(output="both").fit(X)
-        return copy.deepcopy(self.transformer).set_params(output="both")
+            return clone(transformer).set_params(output="both").fit(X)
+        return copy.deepcopy(transformer).set_params(output="both")
 
     def _check_routes(self, n_samples):
         auto = _auto_routes()
@@ -478,10 +483,9 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
             self.feature_names_in_ = self.transformer_.feature_names_in_
         both = self.transformer_.transform(X)
 
+        routes, self.skipped_routes_ = self._check_routes(len(y))
         self.fallback_ = self._fallback_message(self.classes_, np.bincount(codes), cv.get_n_splits(both, y))
-        if self.fallback_ is None:
-            routes, self.skipped_routes_ = self._check_routes(len(y))
-        else:
+        if self.fallback_ is not None:
             warnings.warn(self.fallback_, UserWarning, stacklevel=2)
             routes, self.skipped_routes_ = {"soft": _auto_routes()["soft"]}, {}
         uses_umap = any(features == "umap" for features, _ in routes.values())

@@ -10,6 +10,7 @@ format in :mod:`skgmvae._persistence`, reading rows and writing files in
 :mod:`skgmvae._io`, the device and threads in :mod:`skgmvae._runtime`.
 """
 
+import contextlib
 import copy
 import math
 import warnings
@@ -37,7 +38,7 @@ from ._fitting import (
 )
 from ._io import read_rows
 from ._persistence import FORMAT, VERSION, read_payload, write_payload
-from ._runtime import adam, resolve_device, torch_threads
+from ._runtime import adam, resolve_device, resolve_precision, torch_threads
 from ._validation import validate_images
 from .exceptions import TrainingInterrupted
 from .nn.augment import RandomAffine
@@ -143,6 +144,13 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         moved onto the code of a random training image, with the median
         variance of the other components, as k-means re-seeds empty
         clusters. 0 turns it off.
+    precision : {'float32', 'bfloat16', 'auto'}, default='float32'
+        Compute type of the convolutions and matrix products during
+        training (torch autocast); the mixture's log-densities, the losses
+        and inference stay in full precision. 'auto' is 'bfloat16' where the
+        device computes it natively (a CPU with AVX-512 BF16 or AMX, a
+        recent GPU) and 'float32' elsewhere; 'bfloat16' on a CPU without it
+        is emulated, and slow.
     output : {'posterior', 'latent', 'both'}, default='posterior'
         What :meth:`transform` returns: q(c|x) (shape (n, k), the input of
         :class:`ClusterLabelDecoder`), the mean of q(z|x) (shape
@@ -174,8 +182,9 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         When fitted already, continue training the current model for
         ``max_epochs`` more epochs instead of starting again. The network
         must keep its shape: a change of ``k``, ``latent_dim``,
-        ``hidden_sizes``, ``architecture`` or of the number of features
-        raises a ValueError (set ``warm_start=False`` to start afresh).
+        ``hidden_sizes`` or ``architecture`` raises a ValueError (set
+        ``warm_start=False`` to start afresh), as does data with another
+        number of features.
 
     Attributes
     ----------
@@ -216,6 +225,9 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
     augment_ : bool
         Whether training used distorted copies of the images (mirrored ones
         too when ``augment='mirror'``).
+    precision_ : {'float32', 'bfloat16'}
+        Compute type the last fit trained with (``precision`` with 'auto'
+        resolved).
     architecture_ : {'mlp', 'conv'}
         The encoder and decoder used (``architecture`` with 'auto' resolved).
     interrupted_ : bool
@@ -264,6 +276,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         "balance_weight": [Interval(Real, 0, None, closed="left")],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "min_component_usage": [Interval(Real, 0, 1, closed="left")],
+        "precision": [StrOptions({"float32", "bfloat16", "auto"})],
         "output": [StrOptions({"posterior", "latent", "both"})],
         "device": [str, torch.device],
         "n_jobs": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
@@ -289,6 +302,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         balance_weight=1.0,
         contrastive_weight=10.0,
         min_component_usage=0.25,
+        precision="float32",
         output="posterior",
         device="auto",
         n_jobs=None,
@@ -310,6 +324,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         self.balance_weight = balance_weight
         self.contrastive_weight = contrastive_weight
         self.min_component_usage = min_component_usage
+        self.precision = precision
         self.output = output
         self.device = device
         self.n_jobs = n_jobs
@@ -355,7 +370,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
                 f"{said}. Set them back, or set warm_start=False to start afresh."
             )
 
-    _PARAM_OF_FIELD = {"n_components": "k", "n_features": "n_features_in_"}
+    _PARAM_OF_FIELD = {"n_components": "k"}
 
     # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -387,6 +402,19 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
             (``interrupted_`` is True) and the interrupt goes on, so that an
             enclosing search or script stops too.
         """
+        before = self._snapshot()
+        try:
+            interrupt = self._fit(X)
+        except BaseException:
+            # Nothing half-fitted stays behind: the estimator is as it was before this call.
+            self._restore(before)
+            raise
+        if interrupt is not None:
+            raise interrupt
+        return self
+
+    def _fit(self, X):
+        """The body of :meth:`fit`; returns the KeyboardInterrupt to raise again once the state is set, or None."""
         continuing = self.warm_start and hasattr(self, "module_")
         X = self._validate_X(X, reset=not continuing)
         spec = self._network_spec(X)
@@ -400,8 +428,9 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         )
         augmenter = RandomAffine(image_shape, mirror=self.augment == "mirror") if augment else None
         rows = training_rows(X, device)
+        precision = resolve_precision(self.precision, device)
         devices = [] if device.type == "cpu" else [device]
-        interrupted_in = None
+        stage, interrupt = None, None
         with torch_threads(self.n_jobs, adaptive=True) as threads, torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             generator = torch.Generator(device=device).manual_seed(seed)
@@ -411,39 +440,65 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
                 self.pretrain_history_, self.history_ = [], []
             try:
                 if not continuing:
-                    interrupted_in = "pretraining"
-                    self._pretrain(rows, generator, augmenter, threads)
-                    interrupted_in = None
+                    stage = "pretraining"
+                    self._pretrain(rows, generator, augmenter, threads, precision)
+                    stage = None
                     self._initialize_prior(rows, seed)
-                interrupted_in = "GMVAE training"
-                self._train(rows, generator, augmenter, seed, threads)
-                interrupted_in = None
-            except KeyboardInterrupt:
-                if interrupted_in is None:
+                stage = "GMVAE training"
+                self._train(rows, generator, augmenter, seed, threads, precision)
+                stage = None
+            except KeyboardInterrupt as error:
+                if stage is None:
                     raise
-                if interrupted_in == "pretraining":
+                interrupt = error
+                if stage == "pretraining":
                     self._initialize_prior(rows, seed)
             module, inference_device, dtype = self._inference_module(device)
             usage = component_usage(module, X, inference_device, dtype).double().cpu().numpy()
         self._set_fitted_state(
             spec_=spec, module_=self.module_, device_=device, n_features_in_=spec.n_features,
             history_=self.history_, pretrain_history_=self.pretrain_history_, component_usage_=usage,
-            augment_=augment, interrupted_=interrupted_in is not None, n_threads_=threads.threads,
+            augment_=augment, interrupted_=interrupt is not None, n_threads_=threads.threads,
+            precision_=precision,
         )
         warn_if_collapsed(self.component_usage_, self.n_components_used_)
-        if interrupted_in is not None:
-            epochs = len(self.pretrain_history_ if interrupted_in == "pretraining" else self.history_)
-            warnings.warn(f"Training interrupted during {interrupted_in} after {epochs} completed epochs; the "
+        if interrupt is not None:
+            epochs = len(self.pretrain_history_ if stage == "pretraining" else self.history_)
+            warnings.warn(f"Training interrupted during {stage} after {epochs} completed epochs; the "
                           "estimator keeps the model of the last completed epoch (interrupted_ is True).",
-                          TrainingInterrupted, stacklevel=2)
-            raise KeyboardInterrupt
-        return self
+                          TrainingInterrupted, stacklevel=3)
+        return interrupt
+
+    def _snapshot(self):
+        """The fitted attributes as they are, with copies of what a warm start changes in place."""
+        state = {name: value for name, value in vars(self).items() if name.endswith("_") and not name.startswith("_")}
+        if "module_" in state:
+            state["module_state"] = copy.deepcopy(self.module_.state_dict())
+            state["history_"], state["pretrain_history_"] = list(self.history_), list(self.pretrain_history_)
+        return state
+
+    def _restore(self, state):
+        """Put back what :meth:`_snapshot` took."""
+        state = dict(state)
+        module_state = state.pop("module_state", None)
+        for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("_")]:
+            delattr(self, name)
+        for name, value in state.items():
+            setattr(self, name, value)
+        if module_state is not None:
+            self.module_.load_state_dict(module_state)
 
     def _initialize_module(self, spec, device):
         """A new module of the shape ``spec`` records, on ``device``."""
         return spec.build().to(device)
 
-    def _pretrain(self, rows, generator, augmenter, threads):
+    def _autocast(self, precision):
+        """The autocast region of a training loss: bfloat16 layers for 'bfloat16', nothing for 'float32'."""
+        if precision != "bfloat16":
+            return contextlib.nullcontext()
+        return torch.autocast(self.module_.prior.means.device.type, dtype=torch.bfloat16)
+
+    def _pretrain(self, rows, generator, augmenter, threads, precision):
         """Train the encoder and decoder as a deterministic autoencoder (the prior is left alone)."""
         epochs = auto_epochs(self.pretrain_epochs, "pretrain_epochs", len(rows), self.batch_size,
                              self.spec_.architecture)
@@ -451,7 +506,8 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         optimizer = adam(parameters, self.learning_rate)
 
         def loss_fn(module, x, gen):
-            return autoencoder_loss(module, x, gen, augmenter, self.contrastive_weight)
+            with self._autocast(precision):
+                return autoencoder_loss(module, x, gen, augmenter, self.contrastive_weight)
 
         self._run_epochs("pretraining", loss_fn, optimizer, rows, epochs, generator, self.pretrain_history_,
                          lambda is_last: {"threads": threads.adapt()})
@@ -466,7 +522,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         means, variances = fit_code_mixture(codes.double().cpu().numpy(), self.spec_.n_components, rng)
         self.module_.prior.set_components(means, variances)
 
-    def _train(self, rows, generator, augmenter, seed, threads):
+    def _train(self, rows, generator, augmenter, seed, threads, precision):
         """GMVAE training for ``max_epochs`` epochs, appended to ``history_``."""
         max_epochs = auto_epochs(self.max_epochs, "max_epochs", len(rows), self.batch_size, self.spec_.architecture)
         optimizer = adam(self.module_.parameters(), self.learning_rate)
@@ -476,8 +532,9 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
 
         def loss_fn(module, x, gen):
-            return gmvae_loss(module, x, gen, augmenter, self.consistency_weight, self.balance_weight,
-                              self.contrastive_weight)
+            with self._autocast(precision):
+                return gmvae_loss(module, x, gen, augmenter, self.consistency_weight, self.balance_weight,
+                                  self.contrastive_weight)
 
         # A generator of its own, so that measuring usage leaves the training draws unchanged.
         device = self.module_.prior.means.device
@@ -522,7 +579,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
     # ----------------------------------------------------------- fitted state
     # What fit and load both set, through _set_fitted_state; derived attributes follow from these.
     _FITTED_STATE = ("spec_", "module_", "device_", "n_features_in_", "history_", "pretrain_history_",
-                     "component_usage_", "augment_", "interrupted_", "n_threads_")
+                     "component_usage_", "augment_", "interrupted_", "n_threads_", "precision_")
 
     def _set_fitted_state(self, **state):
         missing, unknown = set(self._FITTED_STATE) - set(state), set(state) - set(self._FITTED_STATE)
@@ -553,7 +610,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
 
         On the CPU, a float64 copy: each row's output then no longer depends
         on the rows it shares a batch with (float32 rounding, amplified by
-        the log-densities, moved q(c|x) by up to 1e-4). On a GPU, the float32
+        the log-densities, would move q(c|x) measurably). On a GPU, the float32
         module itself. A CUDA model unpickled where there is no GPU runs on
         the CPU.
         """

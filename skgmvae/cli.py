@@ -262,7 +262,8 @@ def _search_routes(gmvae, X, y):
              f"images (the simplest route whose mean accuracy is within one standard error of the best)",
              f"estimated accuracy {100 * search.best_score_:.1f}% ± {100 * search.best_score_std_:.1f} (mean ± "
              f"standard deviation over the {n_folds} folds; each fold's labels scored by the route refitted on the "
-             f"others); every route: {others}"]
+             f"others; the best of {len(search.route_scores_)} routes, so slightly optimistic); every route: "
+             f"{others}"]
     if search.skipped_routes_:
         skipped = search.skipped_routes_.items()
         lines.append("routes not tried: " + "; ".join(f"{name} ({why})" for name, why in skipped))
@@ -287,8 +288,9 @@ def run_predict(args):
     try:
         proba, classes = search.predict_proba(data.X), search.classes_
     except AttributeError:  # a route without probabilities: the scores and the flags come from soft decoding
-        decoder = ClusterLabelDecoder(mode="soft").fit(gmvae.transform(data.X), y)
-        proba, classes = decoder.predict_proba(gmvae.transform(data.X)), decoder.classes_
+        posterior = gmvae.predict_proba(data.X)
+        decoder = ClusterLabelDecoder(mode="soft").fit(posterior, y)
+        proba, classes = decoder.predict_proba(posterior), decoder.classes_
         report.append(f"the route {search.best_route_} gives no probabilities: the scores columns are those of "
                       "soft decoding")
     n_images = len(data.paths)
@@ -328,5 +330,6 @@ def main(argv=None):
         print(f"skgmvae {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"skgmvae {args.command}: interrupted; no file was written or changed by this step.", file=sys.stderr)
+        print(f"skgmvae {args.command}: interrupted; every file is whole (each is written to a temporary file and "
+              "moved into place), but this step may not have written all of its files.", file=sys.stderr)
         return INTERRUPTED

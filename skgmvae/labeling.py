@@ -40,12 +40,7 @@ def suggestions_csv(paths):
     str
         The CSV text, header included.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["order", *LABELS_COLUMNS])
-    for order, path in enumerate(paths, start=1):
-        writer.writerow([order, path, ""])
-    return buffer.getvalue()
+    return labels_csv(paths, [""] * len(paths), order=True)
 
 
 def read_labels(csv_path, paths, *, ignore_case=False):
@@ -121,6 +116,9 @@ def read_label_files(csv_paths, paths, *, ignore_case=False):
             if not label:
                 continue
             label = label.lower() if ignore_case else label
+            if label == str(UNLABELED):
+                raise ValueError(f"{csv_path} (line {line}) gives the label {label!r}, which marks unlabeled rows "
+                                 "in skgmvae; leave the label empty for an image without one.")
             index = position[row["path"].strip()]
             if labels[index] != UNLABELED and labels[index] != label:
                 first_file, first_line = where[index]

@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, TrainingInterrupted, labeled_accuracy_scorer
 from skgmvae._io import write_atomic
-from skgmvae._runtime import ThreadBudget
+from skgmvae._runtime import ThreadBudget, native_bfloat16, resolve_precision
 
 TINY = dict(k=4, latent_dim=3, hidden_sizes=(16,), max_epochs=2, pretrain_epochs=1, batch_size=64,
             random_state=0, device="cpu", n_jobs=1)
@@ -244,3 +244,63 @@ def test_save_is_atomic_and_refuses_nothing_it_can_replace(X, tmp_path, monkeypa
     with pytest.raises(_DiskFull):
         gmvae.save(target)
     assert target.read_bytes() == good and len(list(tmp_path.iterdir())) == 1
+
+
+# ----------------------------------------------------------------- precision
+def test_auto_precision_is_bfloat16_only_where_the_device_has_it():
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu, native=False) == "float32"
+    assert resolve_precision("auto", cpu, native=True) == "bfloat16"
+    assert resolve_precision("float32", cpu, native=True) == "float32"
+    assert resolve_precision("bfloat16", cpu, native=False) == "bfloat16"
+
+
+def test_auto_precision_falls_back_silently_and_bfloat16_trains_as_well(X, tmp_path):
+    full = GMVAETransformer(**{**TINY, "max_epochs": 4}).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fallback says nothing
+        auto = GMVAETransformer(**{**TINY, "max_epochs": 4}, precision="auto").fit(X)
+    if native_bfloat16(torch.device("cpu")):
+        assert auto.precision_ == "bfloat16"
+    else:
+        assert auto.precision_ == "float32"
+        np.testing.assert_array_equal(auto.transform(X), full.transform(X))
+    low = GMVAETransformer(**{**TINY, "max_epochs": 4}, precision="bfloat16").fit(X)
+    assert low.precision_ == "bfloat16" and full.precision_ == "float32"
+    Q = low.transform(X)
+    assert Q.dtype == np.float64 and np.allclose(Q.sum(axis=1), 1.0)
+    # The loss terms are computed in float32 from bfloat16 layers: training gets as far.
+    assert low.history_[-1]["elbo"] == pytest.approx(full.history_[-1]["elbo"], rel=0.05)
+    low.save(tmp_path / "low.pt")
+    assert GMVAETransformer.load(tmp_path / "low.pt").precision_ == "bfloat16"
+
+
+class FailingGMVAE(GMVAETransformer):
+    """Raises an error (not an interrupt) at the start of its ``fail_at``-th epoch (pretraining counts)."""
+
+    fail_at = 10**9
+
+    def _train_epoch(self, *args, **kwargs):
+        self.epochs_started = getattr(self, "epochs_started", 0) + 1
+        if self.epochs_started == self.fail_at:
+            raise FloatingPointError("the loss became nan")
+        return super()._train_epoch(*args, **kwargs)
+
+
+def test_a_failed_fit_leaves_the_estimator_as_it_was(X):
+    gmvae = FailingGMVAE(**TINY)
+    gmvae.fail_at = 2  # the first GMVAE epoch, after pretraining
+    with pytest.raises(FloatingPointError):
+        gmvae.fit(X)
+    assert not [name for name in vars(gmvae) if name.endswith("_")]
+    fitted = FailingGMVAE(**TINY, warm_start=True).fit(X)
+    before, n_epochs = fitted.transform(X), fitted.n_epochs_
+    fitted.fail_at = fitted.epochs_started + 2  # the second epoch of the warm start
+    with pytest.raises(FloatingPointError):
+        fitted.fit(X)
+    assert fitted.n_epochs_ == n_epochs and len(fitted.history_) == n_epochs
+    np.testing.assert_array_equal(fitted.transform(X), before)
+    with pytest.raises(ValueError, match="k <= n_samples"):
+        fitted.set_params(warm_start=False, k=10**6).fit(X[:, :16])
+    assert fitted.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(fitted.transform(X), before)

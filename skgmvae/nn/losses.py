@@ -148,7 +148,8 @@ def nt_xent(first, second, temperature=0.3):
         Mean over the 2 * batch codes.
     """
     codes = F.normalize(torch.cat([first, second]), dim=1)
-    similarity = codes @ codes.T / temperature
+    with torch.autocast(codes.device.type, enabled=False):  # similarities in full precision under autocast
+        similarity = codes @ codes.T / temperature
     similarity.fill_diagonal_(float("-inf"))
     n = len(first)
     partner = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(codes.device)

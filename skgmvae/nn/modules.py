@@ -22,9 +22,19 @@ from torch import nn
 LOG_2PI = math.log(2.0 * math.pi)
 
 
+def _full_precision(output):
+    """``output`` in float32 when an autocast region computed it in a lower precision, else as it is."""
+    return output.float() if output.dtype in (torch.bfloat16, torch.float16) else output
+
+
 def _gaussian_parameters(output):
-    """Split an encoder's last layer into the mean and the (bounded) log-variance of q(z|x)."""
-    mean, log_var = output.chunk(2, dim=-1)
+    """Split an encoder's last layer into the mean and the (bounded) log-variance of q(z|x).
+
+    Under autocast the layers may run in bfloat16; the parameters of q(z|x)
+    leave in float32, so the mixture's log-densities and the losses are
+    computed in full precision.
+    """
+    mean, log_var = _full_precision(output).chunk(2, dim=-1)
     return mean, log_var.clamp(-12.0, 8.0)
 
 
@@ -96,7 +106,7 @@ class MLPDecoder(nn.Module):
         -------
         logits : Tensor of shape (batch, n_features)
         """
-        return self.body(z)
+        return _full_precision(self.body(z))
 
 
 # Channels of the two stride-2 convolutions of ConvEncoder (mirrored by ConvDecoder).
@@ -190,7 +200,7 @@ class ConvDecoder(nn.Module):
         -------
         logits : Tensor of shape (batch, side * side)
         """
-        return self.deconvolutions(self.dense(z))
+        return _full_precision(self.deconvolutions(self.dense(z)))
 
 
 class MixturePrior(nn.Module):
@@ -382,12 +392,6 @@ class NetworkSpec:
     latent_dim: int
     hidden_sizes: tuple
     architecture: str
-
-    @property
-    def image_side(self):
-        """Side of the square images, or None when the rows are not square images."""
-        side = math.isqrt(self.n_features)
-        return side if side * side == self.n_features else None
 
     def build(self):
         """A new :class:`GMVAE` of this shape, with fresh weights."""
