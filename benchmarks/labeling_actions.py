@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.special import softmax
 
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, suggest_labels
 from skgmvae.datasets import load_dataset
@@ -105,9 +104,10 @@ def main(argv=None):
         params["pretrain_epochs"] = args.pretrain_epochs
     start = time.perf_counter()
     gmvae = GMVAETransformer(**params).fit(X)
-    print(f"{args.dataset}: {len(X)} images; GMVAE k={gmvae.k} fitted in {time.perf_counter() - start:.0f} s")
+    k = gmvae.spec_.n_components
+    print(f"{args.dataset}: {len(X)} images; GMVAE k={k} fitted in {time.perf_counter() - start:.0f} s")
     log_density = gmvae.component_log_density(X)
-    Q = softmax(log_density, axis=1)
+    Q = gmvae.predict_proba(X)
 
     results = {
         "one image at a time": curve(one_at_a_time(gmvae, X, y_true, args.max_actions), Q, y_true, args.every),
@@ -123,7 +123,7 @@ def main(argv=None):
             writer.writerows([view, p["actions"], p["labels"], f"{p['accuracy']:.4f}", f"{p['all']:.4f}"]
                              for p in points)
     command = "python -m benchmarks.labeling_actions " + " ".join(sys.argv[1:] if argv is None else argv)
-    lines = [f"# Labels and accuracy per action on {args.dataset} (K={gmvae.k}, grids of {args.grid_size})", "",
+    lines = [f"# Labels and accuracy per action on {args.dataset} (K={k}, grids of {args.grid_size})", "",
              f"Command: `{command.strip()}`. An action is a label typed (with Enter) or a click that leaves an "
              "image out of a grid. Accuracy (%) of soft decoding on the images not labeled (rest: the harder "
              "the more typical images were labeled) and on all images, the given labels kept (all: what "
