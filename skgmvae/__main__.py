@@ -67,13 +67,17 @@ def default_methods(random_state=0):
 def _write_summary(path, summary, gmvae, argv):
     """The table's rows as CSV, with what made them (k, the command line)."""
     import csv
+    import io
+
+    from ._io import write_atomic
 
     command = " ".join(["python -m skgmvae", *argv])
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["split", "method", "n_labels", "mean", "ci", "n_seeds", "k",
-                                                    "command"])
-        writer.writeheader()
-        writer.writerows({**row, "k": gmvae.spec_.n_components, "command": command} for row in summary)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["split", "method", "n_labels", "mean", "ci", "n_seeds", "k",
+                                                "command"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({**row, "k": gmvae.spec_.n_components, "command": command} for row in summary)
+    write_atomic(path, buffer.getvalue(), force=True)
 
 
 def main(argv=None):
