@@ -313,7 +313,7 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
         with ``features`` one of ``'posterior'``, ``'latent'`` (unit-length
         latent means) or ``'umap'``, and ``estimator`` a classifier that
         takes -1 for unlabeled rows.
-    cv : int, cross-validation generator, iterable or None, default=5
+    cv : int, cross-validation splitter, iterable or None, default=5
         An int (None: 5) is the number of folds of a shuffled
         :class:`PartiallyLabeledKFold`; a splitter should keep the
         unlabeled rows out of the test folds as that one does.
@@ -356,7 +356,7 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
         Labels of the labeled rows, sorted.
     n_features_in_ : int
         Number of pixels seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Column names, when X was a DataFrame with string column names.
 
     See Also

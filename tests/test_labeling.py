@@ -96,7 +96,7 @@ def test_ignore_case_is_a_documented_normalisation(tmp_path):
     assert list(read_labels(path, ["a.png", "b.png"], ignore_case=True)) == ["a", "a"]
 
 
-def test_outputs_never_overwrite_without_force_and_are_written_whole(tmp_path):
+def test_outputs_never_overwrite_without_force(tmp_path):
     target = tmp_path / "to_label.csv"
     write_atomic(target, suggestions_csv(["a.png"]))
     with pytest.raises(FileExistsError, match="--force"):
@@ -104,6 +104,26 @@ def test_outputs_never_overwrite_without_force_and_are_written_whole(tmp_path):
     write_atomic(target, "replaced", force=True)
     assert target.read_text() == "replaced"
     assert [path.name for path in tmp_path.iterdir()] == ["to_label.csv"]  # no temporary file left behind
+
+
+def test_an_interrupted_write_leaves_the_old_labels_whole(tmp_path, monkeypatch):
+    import os
+
+    target = tmp_path / "labels.csv"
+    write_atomic(target, "path,label\na.png,cat\n")
+    target.chmod(0o644)
+
+    def interrupted(descriptor):
+        raise KeyboardInterrupt  # Ctrl-C between writing the new labels and moving them into place
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, "path,label\na.png,dog\nb.png,cow\n", force=True)
+    monkeypatch.undo()
+    assert target.read_text() == "path,label\na.png,cat\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["labels.csv"]
+    write_atomic(target, "path,label\n", force=True)
+    assert target.stat().st_mode & 0o777 == 0o644  # the new file keeps the old one's permissions
 
 
 HOSTILE_PATHS = [
