@@ -29,7 +29,7 @@ Commands (from the repository root)::
     python -m benchmarks.label_efficiency --dataset emnist --train-seeds 0 1 2
     python -m benchmarks.label_efficiency --dataset fashion-mnist --train-seeds 0 1 2
     python -m benchmarks.label_efficiency --dataset digits --max-epochs 2 --pretrain-epochs 1 \\
-        --seeds 2 --skip-timing --out /tmp/smoke          # a smoke run of the whole script
+        --seeds 2 --skip-timing --out smoke-run          # a smoke run of the whole script
 
 ``--data-dir`` (or ``SKGMVAE_DATA``) points at the data; by default ``../shared/data`` for EMNIST and
 ``/usr/share/datasets/fashion-mnist`` for Fashion-MNIST are searched. Each training seed's model is

@@ -11,7 +11,7 @@ labeled. Printed and written to ``benchmarks/results/<dataset>/labeling-actions.
 
 Commands::
 
-    python -m benchmarks.labeling_actions --dataset digits --k 20 --max-epochs 2 --pretrain-epochs 1 --out /tmp/actions
+    python -m benchmarks.labeling_actions --dataset digits --k 20 --max-epochs 2 --pretrain-epochs 1 --out actions-smoke
     python -m benchmarks.labeling_actions --dataset digits
     python -m benchmarks.labeling_actions --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
 """

@@ -41,10 +41,11 @@ def write_digits(folder):
     return truth
 
 
-def run(command, steps, name):
+def run(command, steps, name, work):
     start = time.perf_counter()
     output = subprocess.run([sys.executable, "-m", "skgmvae", *command], check=True, capture_output=True, text=True)
-    steps.append({"step": name, "command": "skgmvae " + " ".join(command), "seconds": time.perf_counter() - start})
+    shown = " ".join(part.replace(f"{work}/", "") for part in command)  # paths relative to the work folder
+    steps.append({"step": name, "command": "skgmvae " + shown, "seconds": time.perf_counter() - start})
     print(f"{steps[-1]['command']}: {steps[-1]['seconds']:.0f} s", flush=True)
     return output.stdout
 
@@ -59,9 +60,9 @@ def main(argv=None):
         work = Path(work)
         images = work / "images"
         truth = write_digits(images)
-        run(["fit", str(images), "--out", str(work / "model.pt")], steps, "fit")
+        run(["fit", str(images), "--out", str(work / "model.pt")], steps, "fit", work)
         run(["suggest", str(work / "model.pt"), str(images), "-n", str(args.labels), "--out",
-             str(work / "to_label.csv")], steps, "suggest")
+             str(work / "to_label.csv")], steps, "suggest", work)
         with open(work / "to_label.csv", newline="") as handle:
             rows = list(csv.DictReader(handle))
         with open(work / "labels.csv", "w", newline="") as handle:
@@ -69,7 +70,7 @@ def main(argv=None):
             writer.writerow(["path", "label"])
             writer.writerows([row["path"], truth[row["path"]]] for row in rows)
         printed = run(["predict", str(work / "model.pt"), str(images), "--labels", str(work / "labels.csv"), "--out",
-                       str(work / "predictions.csv")], steps, "predict")
+                       str(work / "predictions.csv")], steps, "predict", work)
         with open(work / "predictions.csv", newline="") as handle:
             predictions = [row for row in csv.DictReader(handle) if not row["given"]]
     accuracy = float(np.mean([row["label"] == truth[row["path"]] for row in predictions]))
