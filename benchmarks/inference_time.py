@@ -12,14 +12,13 @@ Command (from the repository root; reads the cached model of ``benchmarks.label_
 
 import argparse
 import copy
-import csv
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from benchmarks._protocol import load_or_fit_gmvae
+from benchmarks._protocol import load_or_fit_gmvae, write_csv
 from skgmvae._transformer import responsibilities
 from skgmvae.datasets import load_dataset
 from skgmvae.nn.inference import batched_apply
@@ -57,10 +56,7 @@ def main(argv=None):
         print(rows[-1], flush=True)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        with open(args.out, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(args.out, rows)
 
 
 if __name__ == "__main__":

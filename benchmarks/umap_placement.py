@@ -15,14 +15,13 @@ Command (from the repository root; the cached seed-0 models of ``benchmarks.labe
 
 import argparse
 import copy
-import csv
 from pathlib import Path
 
 import numpy as np
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.preprocessing import Normalizer
 
-from benchmarks._protocol import load_or_fit_gmvae, protocol_split
+from benchmarks._protocol import load_or_fit_gmvae, protocol_split, write_csv
 from skgmvae import ClusterLabelDecoder, UMAPMixture
 from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import draw_labeled_rows
@@ -72,10 +71,7 @@ def main(argv=None):
             for row in placements(name, args.data_dir if name == "emnist" else None, counts[name], args.draws)]
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        with open(args.out, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -177,12 +177,8 @@ class _RouteFeatures(TransformerMixin, BaseEstimator):
         if X.shape[1] <= self.k:
             raise ValueError(f"Expected q(c|x) over k={self.k} components beside latent means, got "
                              f"{X.shape[1]} columns.")
-        unit = normalize(X[:, self.k:])
-        blocks = [X[:, :self.k], unit]
-        self.umap_ = None
-        if self.umap is not None:
-            self.umap_ = clone(self.umap)
-            blocks.append(self.umap_.fit_transform(unit))
+        self.umap_ = None if self.umap is None else clone(self.umap)
+        blocks = self._blocks(X, fit=True)
         widths = np.cumsum([0] + [block.shape[1] for block in blocks])
         self.blocks_ = {name: slice(int(start), int(stop))
                         for name, start, stop in zip(FEATURES, widths[:-1], widths[1:])}
@@ -191,11 +187,15 @@ class _RouteFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X):
         check_is_fitted(self, "blocks_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
+        return np.hstack(self._blocks(X, fit=False))
+
+    def _blocks(self, X, fit):
+        """q(c|x), the unit-length latent means and, with a UMAP mixture, its posterior of those codes."""
         unit = normalize(X[:, self.k:])
         blocks = [X[:, :self.k], unit]
         if self.umap_ is not None:
-            blocks.append(self.umap_.transform(unit))
-        return np.hstack(blocks)
+            blocks.append(self.umap_.fit_transform(unit) if fit else self.umap_.transform(unit))
+        return blocks
 
 
 def _route_has(attribute):
