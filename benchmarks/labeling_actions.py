@@ -19,12 +19,12 @@ Commands::
 import argparse
 import csv
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from skgmvae import ClusterLabelDecoder, GMVAETransformer, suggest_labels
+from benchmarks._protocol import load_or_fit_gmvae
+from skgmvae import ClusterLabelDecoder, suggest_labels
 from skgmvae.datasets import load_dataset
 from skgmvae.labeling import cluster_order, next_cluster
 
@@ -91,21 +91,19 @@ def main(argv=None):
     parser.add_argument("--every", type=int, default=100, help="actions between two accuracy measurements")
     parser.add_argument("--grid-size", type=int, default=20, help="images per grid, as `skgmvae label`")
     parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
+    parser.add_argument("--refit", action="store_true",
+                        help="fit the GMVAE even when benchmarks/_cache holds it (the default model of "
+                             "label_efficiency.py's training seed 0 is reused otherwise)")
     args = parser.parse_args(argv)
 
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     X, y_true = np.asarray(data["X_pool"]), np.asarray(data["y_pool"])
-    params = {"random_state": 0}
-    if args.k is not None:
-        params["k"] = args.k
-    if args.max_epochs is not None:
-        params["max_epochs"] = args.max_epochs
-    if args.pretrain_epochs is not None:
-        params["pretrain_epochs"] = args.pretrain_epochs
-    start = time.perf_counter()
-    gmvae = GMVAETransformer(**params).fit(X)
+    params = {name: value for name, value in [("max_epochs", args.max_epochs),
+                                              ("pretrain_epochs", args.pretrain_epochs)] if value is not None}
+    gmvae, fit_seconds = load_or_fit_gmvae(args.dataset, X, args.k, random_state=0, refit=args.refit, **params)
     k = gmvae.spec_.n_components
-    print(f"{args.dataset}: {len(X)} images; GMVAE k={k} fitted in {time.perf_counter() - start:.0f} s")
+    fitted = "taken from benchmarks/_cache" if fit_seconds is None else f"fitted in {fit_seconds:.0f} s"
+    print(f"{args.dataset}: {len(X)} images; GMVAE k={k} {fitted}")
     log_density = gmvae.component_log_density(X)
     Q = gmvae.predict_proba(X)
 
