@@ -1,14 +1,22 @@
 """The labeling loop as a person runs it: images written as files, then ``skgmvae fit | suggest | predict``.
 
-scikit-learn's 1,797 digits are written as 8x8 PNG files (dark strokes on white, in three subfolders), the
-three commands run as subprocesses with the package defaults (the folder is read at 28x28, so the
-convolutional model), the suggested images are labeled from their true classes as a person would type
-them, and the accuracy of ``predict`` on the images not labeled is scored. Each step is timed. Written to
-``benchmarks/results/digits/labeling-loop.csv``.
+The images are written as files, the commands run as subprocesses with the package defaults (the folder is
+read at 28x28, so the convolutional model), the suggested images are labeled from their true classes as a
+person would type them, and the accuracy of ``predict`` on the images not labeled is scored. Each step is
+timed. With ``--rounds 2`` a second round follows: ``suggest --labels`` the first round's file (so no
+labeled image is suggested again), label those, ``predict`` with both files.
 
-Command (from the repository root)::
+- ``--dataset digits``: scikit-learn's 1,797 digits as 8x8 PNG files (dark strokes on white, in three
+  subfolders). Written to ``benchmarks/results/digits/labeling-loop.csv``.
+- ``--dataset fashion-mnist``: the first ``--images`` of the 10,000 Fashion-MNIST test images (the Debian
+  package's copy), written as RGB files of mixed formats and sizes, as a folder of photos would be: every
+  other image a JPEG (quality 90), the rest PNG, each enlarged to 28, 36, 48 or 64 pixels a side, in ten
+  subfolders. Written to ``benchmarks/results/fashion-mnist/labeling-loop.csv``.
+
+Commands (from the repository root)::
 
     python -m benchmarks.labeling_loop --labels 30
+    python -m benchmarks.labeling_loop --dataset fashion-mnist --labels 100 --rounds 2
 """
 
 import argparse
@@ -23,7 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results" / "digits"
+from benchmarks._protocol import write_csv
+
+RESULTS = Path(__file__).parent / "results"
+SIDES = (28, 36, 48, 64)
 
 
 def write_digits(folder):
@@ -41,53 +52,96 @@ def write_digits(folder):
     return truth
 
 
-def run(command, steps, name, work):
+def write_fashion(folder, n_images, data_dir=None):
+    """Fashion-MNIST test images as RGB JPEG and PNG files of mixed sizes; returns ``{relative path: class}``."""
+    from PIL import Image
+
+    from skgmvae.datasets import load_dataset
+
+    data = load_dataset("fashion-mnist", data_dir=data_dir)
+    images, labels = data["X_test"][:n_images], data["y_test"][:n_images]
+    truth = {}
+    for index, (pixels, label) in enumerate(zip(images, labels)):
+        side = SIDES[index % len(SIDES)]
+        image = Image.fromarray(np.uint8(np.round(255 * pixels.reshape(28, 28))), mode="L").convert("RGB")
+        image = image.resize((side, side), Image.BILINEAR)
+        suffix = ".jpg" if index % 2 else ".png"
+        relative = Path(f"shelf{index % 10}") / f"item{index:05d}{suffix}"
+        (folder / relative.parent).mkdir(parents=True, exist_ok=True)
+        image.save(folder / relative, **({"quality": 90} if suffix == ".jpg" else {}))
+        truth[relative.as_posix()] = data["target_names"][int(label)]
+    return truth
+
+
+def run(command, steps, name, work, round_):
     start = time.perf_counter()
     output = subprocess.run([sys.executable, "-m", "skgmvae", *command], check=True, capture_output=True, text=True)
     shown = " ".join(part.replace(f"{work}/", "") for part in command)  # paths relative to the work folder
-    steps.append({"step": name, "command": "skgmvae " + shown, "seconds": time.perf_counter() - start})
+    steps.append({"round": round_, "step": name, "command": "skgmvae " + shown,
+                  "seconds": time.perf_counter() - start})
     print(f"{steps[-1]['command']}: {steps[-1]['seconds']:.0f} s", flush=True)
     return output.stdout
 
 
+def label_suggestions(suggested, truth, labels_file):
+    """Fill in the suggested file's label column from the true classes, as a person would; returns how many."""
+    with open(suggested, newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns, rows = reader.fieldnames, list(reader)
+    with open(labels_file, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows({**row, "label": truth[row["path"]]} for row in rows)
+    return len(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--labels", type=int, default=30, help="suggested images to label (default 30)")
-    parser.add_argument("--out", default=str(RESULTS / "labeling-loop.csv"))
+    parser.add_argument("--dataset", choices=["digits", "fashion-mnist"], default="digits")
+    parser.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST files")
+    parser.add_argument("--images", type=int, default=10_000, help="Fashion-MNIST test images to write")
+    parser.add_argument("--labels", type=int, default=30, help="suggested images to label per round (default 30)")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of suggest, label, predict (default 1)")
+    parser.add_argument("--max-epochs", type=int, default=None, help="`skgmvae fit --max-epochs` (smoke runs)")
+    parser.add_argument("--out", default=None, help="CSV to write (default benchmarks/results/<dataset>/...)")
     args = parser.parse_args(argv)
-    steps = []
+    out = Path(args.out) if args.out else RESULTS / args.dataset / "labeling-loop.csv"
+    steps, scores = [], {}
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         images = work / "images"
-        truth = write_digits(images)
-        run(["fit", str(images), "--out", str(work / "model.pt")], steps, "fit", work)
-        run(["suggest", str(work / "model.pt"), str(images), "-n", str(args.labels), "--out",
-             str(work / "to_label.csv")], steps, "suggest", work)
-        with open(work / "to_label.csv", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        with open(work / "labels.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["path", "label"])
-            writer.writerows([row["path"], truth[row["path"]]] for row in rows)
-        printed = run(["predict", str(work / "model.pt"), str(images), "--labels", str(work / "labels.csv"), "--out",
-                       str(work / "predictions.csv")], steps, "predict", work)
-        with open(work / "predictions.csv", newline="") as handle:
-            predictions = [row for row in csv.DictReader(handle) if not row["given"]]
-    accuracy = float(np.mean([row["label"] == truth[row["path"]] for row in predictions]))
+        truth = (write_digits(images) if args.dataset == "digits"
+                 else write_fashion(images, args.images, args.data_dir))
+        fit = ["fit", str(images), "--out", str(work / "model.pt")]
+        run(fit + ([] if args.max_epochs is None else ["--max-epochs", str(args.max_epochs)]), steps, "fit", work, 0)
+        given, n_labels = [], 0
+        for round_ in range(1, args.rounds + 1):
+            suggested, labels = work / f"to_label-{round_}.csv", work / f"labels-{round_}.csv"
+            run(["suggest", str(work / "model.pt"), str(images), "-n", str(args.labels), "--out", str(suggested),
+                 *[part for path in given for part in ("--labels", str(path))]], steps, "suggest", work, round_)
+            n_labels += label_suggestions(suggested, truth, labels)
+            given.append(labels)
+            predictions = work / f"predictions-{round_}.csv"
+            printed = run(["predict", str(work / "model.pt"), str(images),
+                           *[part for path in given for part in ("--labels", str(path))], "--out", str(predictions)],
+                          steps, "predict", work, round_)
+            with open(predictions, newline="") as handle:
+                rest = [row for row in csv.DictReader(handle) if not row["given"]]
+            accuracy = float(np.mean([row["label"] == truth[row["path"]] for row in rest]))
+            scores[round_] = {"labels": n_labels, "unlabeled_images": len(rest), "accuracy": round(accuracy, 4)}
+            print(printed)
+            print(f"round {round_}: {n_labels} labels, {len(rest)} unlabeled images, accuracy {100 * accuracy:.1f}%")
     total = sum(step["seconds"] for step in steps)
-    print(printed)
-    print(f"{len(predictions)} unlabeled digits, accuracy {100 * accuracy:.1f}%; {total:.0f} s in all")
+    print(f"{total:.0f} s in all")
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["step", "command", "seconds", "labels", "unlabeled_images",
-                                                    "accuracy", "machine"])
-        writer.writeheader()
-        for step in steps + [{"step": "total", "command": "", "seconds": total}]:
-            writer.writerow({**step, "seconds": round(step["seconds"], 1), "labels": args.labels,
-                             "unlabeled_images": len(predictions), "accuracy": round(accuracy, 4),
-                             "machine": machine})
-
+    rows = []
+    for step in steps + [{"round": "", "step": "total", "command": "", "seconds": total}]:
+        score = scores.get(step["round"] or args.rounds, {}) if step["step"] != "fit" else {}
+        rows.append({**step, "seconds": round(step["seconds"], 1), "labels": score.get("labels"),
+                     "unlabeled_images": score.get("unlabeled_images"), "accuracy": score.get("accuracy"),
+                     "machine": machine})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(out, rows)
 
 if __name__ == "__main__":
     main()
