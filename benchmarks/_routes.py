@@ -4,8 +4,9 @@
 their codes before it cross-validates the routes. The benchmark encodes each model's candidates once and
 runs many draws on them, so it runs the search's own steps on precomputed features: the same routes
 (``'auto'``, with the same skips), the same folds (:class:`skgmvae.PartiallyLabeledKFold` seeded as
-``RouteSearchCV(random_state=<draw seed>)`` seeds it), the same fallback to soft decoding with too few
-labels, the same scorer and the same choice (the first route within one standard error of the best), as a
+``RouteSearchCV(random_state=<draw seed>)`` seeds it), the same fallback with too few labels
+(UMAPMixture's soft decoding where the route search has it, else soft decoding), the same scorer and
+the same choice (the first route within one standard error of the best), as a
 :class:`~sklearn.model_selection.GridSearchCV` over the route step on the feature matrix, as ``fit`` does.
 Two things differ from a ``RouteSearchCV.fit`` per draw: the UMAP mixture is the model's one
 (``UMAPMixture(k, random_state=0)`` fitted once on the candidates' codes) rather than one seeded by each
@@ -23,7 +24,7 @@ from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils import check_random_state
 
 from skgmvae import GMVAETransformer, PartiallyLabeledKFold, RouteSearchCV, labeled_accuracy_scorer
-from skgmvae._selection import _auto_routes, _FeatureRoute, _simplest_within_one_standard_error
+from skgmvae._selection import _fallback_route, _FeatureRoute, _simplest_within_one_standard_error
 from skgmvae.evaluation import draw_labeled_rows
 
 CV_ROUTE = "cross-validated route"
@@ -100,14 +101,16 @@ def search_routes(F, blocks, y_semi, *, cv=5, random_state=0, n_jobs=None):
         The chosen route, fitted on every row; ``predict`` takes rows of ``F``.
     info : dict
         ``chosen_route``, ``cv_score`` and ``cv_score_std`` (NaN after a fallback) and ``fallback``
-        (whether the search fell back to soft decoding for lack of labels).
+        (whether the search fell back to its fallback route for lack of labels).
     """
     rules = RouteSearchCV(GMVAETransformer(), cv=cv, random_state=random_state)
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     splitter = PartiallyLabeledKFold(cv, random_state=seed)
     classes, counts = np.unique(y_semi[y_semi != -1], return_counts=True)
-    fallback = rules._fallback_message(classes, counts, cv)
-    routes = rules._check_routes(len(y_semi))[0] if fallback is None else {"soft": _auto_routes()["soft"]}
+    routes = rules._check_routes(len(y_semi))[0]
+    fallback_name, fallback_route = _fallback_route(routes)
+    fallback = rules._fallback_message(classes, counts, cv, fallback_name)
+    routes = routes if fallback is None else {fallback_name: fallback_route}
     candidates = [_FeatureRoute(_with_cached_graphs(estimator, n_jobs), columns=blocks[block], name=name)
                   for name, (block, estimator) in routes.items()]
     if fallback is not None:

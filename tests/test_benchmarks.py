@@ -9,7 +9,7 @@ from benchmarks._protocol import REPORT_DRAW_SEED, VALIDATION_SIZE, protocol_spl
 from benchmarks._routes import GraphCachedLabelSpreading, route_matrix, search_routes
 from benchmarks._stats import paired_difference, paired_rows, summarize_over_seeds, ties_with_best
 from benchmarks.cluster_anchor import cluster_accuracy
-from skgmvae import GMVAETransformer, RouteSearchCV
+from skgmvae import ClusterLabelDecoder, GMVAETransformer, RouteSearchCV
 
 
 def _data(n_pool, n_candidates, with_test, n_classes=10, seed=0):
@@ -136,3 +136,19 @@ def test_route_search_falls_back_to_soft_decoding_with_a_label_or_two_per_class(
     route, info = search_routes(*route_matrix(features), y_semi, cv=5, random_state=0)
     assert info["fallback"] and info["chosen_route"] == "soft" and np.isnan(info["cv_score"])
     assert set(route.predict(route_matrix(features)[0])) <= set(range(6))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_route_search_falls_back_to_umap_soft_decoding_when_it_has_enough_rows():
+    pytest.importorskip("umap")
+    rng = np.random.RandomState(0)
+    n_rows = 2000  # the fewest rows 'auto' keeps the UMAPMixture route for
+    features = {"posterior": rng.dirichlet(np.ones(6), n_rows), "latent": normalize(rng.randn(n_rows, 4)),
+                "umap-posterior": rng.dirichlet(np.ones(200), n_rows)}
+    y_semi = np.full(n_rows, -1)
+    y_semi[:6] = [0, 1, 2, 3, 4, 5]
+    F, blocks = route_matrix(features)
+    route, info = search_routes(F, blocks, y_semi, cv=5, random_state=0)
+    assert info["fallback"] and info["chosen_route"] == "umap-soft"
+    decoder = ClusterLabelDecoder(mode="soft").fit(features["umap-posterior"], y_semi)
+    np.testing.assert_array_equal(route.predict(F), decoder.predict(features["umap-posterior"]))

@@ -24,7 +24,7 @@ from skgmvae import (
     UMAPMixture,
     labeled_accuracy_scorer,
 )
-from skgmvae._selection import _RouteFeatures, _simplest_within_one_standard_error
+from skgmvae._selection import _auto_routes, _fallback_route, _RouteFeatures, _simplest_within_one_standard_error
 
 TINY = dict(k=10, max_epochs=2, pretrain_epochs=1, random_state=0, device="cpu")
 
@@ -266,3 +266,12 @@ def test_unit_codes_and_umap_block_of_the_features():
     np.testing.assert_allclose(np.linalg.norm(F[:, 5:9], axis=1), 1.0)
     np.testing.assert_allclose(F[:, 9:].sum(axis=1), 1.0)
     np.testing.assert_allclose(features.transform(both), F, atol=1e-6)
+
+
+def test_the_fallback_route_is_umap_soft_decoding_where_the_search_has_it():
+    routes = _auto_routes()
+    assert _fallback_route(routes)[0] == "umap-soft"
+    without_umap = {name: route for name, route in routes.items() if name != "umap-soft"}
+    name, (features, decoder) = _fallback_route(without_umap)
+    assert name == "soft" and features == "posterior" and decoder.mode == "soft"
+    assert _fallback_route({"svc": routes["svc"]})[0] == "soft"  # soft decoding even when not listed
