@@ -79,7 +79,7 @@ def route_matrix(features):
     return np.hstack(parts), blocks
 
 
-def search_routes(F, blocks, y_semi, *, cv=5, random_state=0, n_jobs=None):
+def search_routes(F, blocks, y_semi, *, routes="auto", cv=5, random_state=0, n_jobs=None):
     """The route :class:`RouteSearchCV` would pick on these features and labels, fitted on every row.
 
     Parameters
@@ -89,6 +89,8 @@ def search_routes(F, blocks, y_semi, *, cv=5, random_state=0, n_jobs=None):
     blocks : dict of str to slice
     y_semi : ndarray of shape (n_rows,)
         Labels, -1 on the unlabeled rows.
+    routes : 'auto' or list of str, default='auto'
+        As ``RouteSearchCV(routes=...)``: a list names routes in order of preference.
     cv : int, default=5
     random_state : int, default=0
         As ``RouteSearchCV(random_state=...)``: seeds the folds.
@@ -103,7 +105,7 @@ def search_routes(F, blocks, y_semi, *, cv=5, random_state=0, n_jobs=None):
         ``chosen_route``, ``cv_score`` and ``cv_score_std`` (NaN after a fallback) and ``fallback``
         (whether the search fell back to its fallback route for lack of labels).
     """
-    rules = RouteSearchCV(GMVAETransformer(), cv=cv, random_state=random_state)
+    rules = RouteSearchCV(GMVAETransformer(), routes=routes, cv=cv, random_state=random_state)
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     splitter = PartiallyLabeledKFold(cv, random_state=seed)
     classes, counts = np.unique(y_semi[y_semi != -1], return_counts=True)
@@ -130,7 +132,7 @@ def search_routes(F, blocks, y_semi, *, cv=5, random_state=0, n_jobs=None):
 
 
 def cross_validated_route_records(features, y, counts, n_seeds, *, test_features=None, y_test=None,
-                                  random_state=0, cv=5, n_jobs=None):
+                                  random_state=0, cv=5, n_jobs=None, routes="auto"):
     """The ``cross-validated route`` row: on each draw, the route the search picks on the labeled rows alone.
 
     Parameters
@@ -149,6 +151,8 @@ def cross_validated_route_records(features, y, counts, n_seeds, *, test_features
     random_state : int, default=0
     cv : int, default=5
     n_jobs : int or None, default=None
+    routes : 'auto' or list of str, default='auto'
+        The routes searched, as ``RouteSearchCV(routes=...)``.
 
     Returns
     -------
@@ -166,7 +170,8 @@ def cross_validated_route_records(features, y, counts, n_seeds, *, test_features
             rest = np.setdiff1d(np.arange(len(y)), labeled)
             y_semi = np.full(len(y), -1, dtype=y.dtype)
             y_semi[labeled] = y[labeled]
-            route, info = search_routes(F, blocks, y_semi, cv=cv, random_state=random_state + seed, n_jobs=n_jobs)
+            route, info = search_routes(F, blocks, y_semi, routes=routes, cv=cv, random_state=random_state + seed,
+                                        n_jobs=n_jobs)
             base = {"method": CV_ROUTE, "n_labels": n_labels, "seed": seed}
             with np.errstate(invalid="ignore", divide="ignore"):
                 records.append({**base, "split": "rest", "accuracy": float(np.mean(route.predict(F[rest]) == y[rest])),

@@ -245,7 +245,8 @@ def evaluate(args, data, part, models, out):
                                 **common)
         runs += cross_validated_route_records(candidate_features, y_candidates, counts, args.seeds,
                                               test_features=test_features, y_test=part.y_test,
-                                              random_state=part.draw_seed, cv=args.cv, n_jobs=args.n_jobs)
+                                              random_state=part.draw_seed, cv=args.cv, n_jobs=args.n_jobs,
+                                              routes=args.cv_routes or "auto")
         records += with_run(baseline + runs, train_seed, args.split, part.held_out)
     records.sort(key=lambda row: (order.index(row["method"]), row["train_seed"]))  # stable: counts, draws
     return records, reused_methods, purity
@@ -278,7 +279,8 @@ def report(args, data, part, models, fit_info, records, reused_methods, purity, 
                   f"| skgmvae, one decode per sample (dense, default sizes) | {ours_s:.1f} |\n"
                   f"| reference, one decode per component (512-512 hidden, latent 64) | {reference_s:.1f} |\n\n"
                   f"Ratio: **{reference_s / ours_s:.0f}x** faster per epoch (projected from 20 timed batches).\n")
-    flags = "".join(f" {flag}" for flag, on in [("--skip-baselines", args.skip_baselines),
+    flags = "".join(f" {flag}" for flag, on in [(f"--cv-routes {' '.join(args.cv_routes or [])}", args.cv_routes),
+                                                  ("--skip-baselines", args.skip_baselines),
                                                   ("--reuse-baselines", args.reuse_baselines),
                                                   ("--reuse-model", args.reuse_model)] if on)
     rows_text = {"rest": f"the unlabeled rest of the {len(part.candidates)} label candidates",
@@ -353,6 +355,8 @@ def main(argv=None):
                         help="output folder (default benchmarks/results/<dataset>, plus development/ for that split)")
     parser.add_argument("--skip-timing", action="store_true", help="skip the K-decode per-epoch timing")
     parser.add_argument("--reuse-model", action="store_true", help="take the GMVAEs from benchmarks/_cache when there")
+    parser.add_argument("--cv-routes", nargs="+", default=None,
+                        help="routes of the cross-validated route, in order of preference (default: 'auto')")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="run only the routes from the GMVAE (e.g. to compare them on the development split)")
     parser.add_argument("--reuse-baselines", action="store_true",
