@@ -110,7 +110,7 @@ def search_routes(F, blocks, y_semi, *, routes="auto", cv=5, random_state=0, n_j
     splitter = PartiallyLabeledKFold(cv, random_state=seed)
     classes, counts = np.unique(y_semi[y_semi != -1], return_counts=True)
     routes = rules._check_routes(len(y_semi))[0]
-    fallback_name, fallback_route = _fallback_route(routes)
+    fallback_name, fallback_route = _fallback_route(routes, len(y_semi))
     fallback = rules._fallback_message(classes, counts, cv, fallback_name)
     routes = routes if fallback is None else {fallback_name: fallback_route}
     candidates = [_FeatureRoute(_with_cached_graphs(estimator, n_jobs), columns=blocks[block], name=name)

@@ -245,20 +245,32 @@ def _auto_routes():
     }
 
 
-# What each route is, in words, for messages.
+# What the built-in routes are, in words, for messages.
 _ROUTE_TEXT = {"soft": "soft decoding of the GMVAE clusters",
                "umap-soft": "soft decoding of UMAPMixture's clusters of the codes"}
 
 
-def _fallback_route(routes):
-    """The route that predicts without a search: UMAPMixture's soft decoding when it is among ``routes``.
+def _umap_route_unusable(n_samples):
+    """Why the 'umap-soft' route cannot run on ``n_samples`` rows, or None when it can."""
+    n_clusters = UMAPMixture().k
+    if n_samples < _UMAP_ROWS_PER_CLUSTER * n_clusters:
+        return f"{n_samples} rows, fewer than the {_UMAP_ROWS_PER_CLUSTER * n_clusters} its {n_clusters} clusters need"
+    if not _umap_installed():
+        return "umap-learn is not installed (pip install 'skgmvae[umap]')"
+    return None
 
-    With one to three labels per class it was ahead of soft decoding of q(c|x) by 4 points on the
-    development rows of letters (benchmarks/VARIANTS.md); without umap-learn, or with too few rows for
-    its clusters, soft decoding.
+
+def _fallback_route(routes, n_samples):
+    """The route that predicts when there are too few labels to search, as ``(name, (features, estimator))``.
+
+    'umap-soft' when it is among ``routes`` and can run on ``n_samples`` rows, whatever its place in the
+    order of preference: with one label per class it was ahead of soft decoding of q(c|x) by 3.9 ± 1.2
+    points on the development rows of letters (benchmarks/VARIANTS.md, eighth session). Else 'soft', as
+    given in ``routes`` or the built-in one.
     """
-    name = "umap-soft" if "umap-soft" in routes else "soft"
-    return name, routes.get(name, _auto_routes()[name])
+    if "umap-soft" in routes and _umap_route_unusable(n_samples) is None:
+        return "umap-soft", routes["umap-soft"]
+    return "soft", routes.get("soft", _auto_routes()["soft"])
 
 
 def _simplest_within_one_standard_error(cv_results):
@@ -302,10 +314,11 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
 
     **Too few labels.** When fewer than two classes have ``n_splits`` labeled
     rows each, no search is made: a warning says so, ``fallback_`` holds the
-    message and the model predicts with soft decoding of the UMAP mixture's
-    clusters ('umap-soft') when that route is among the routes (with
-    ``'auto'``: umap-learn installed and enough rows), else soft decoding of
-    q(c|x). Classes with fewer
+    message and the model predicts with the 'umap-soft' route (soft decoding
+    of the UMAP mixture's clusters, which fits the mixture on every row)
+    when it is among the routes and can run (umap-learn installed, ten rows
+    per UMAP cluster), else with soft decoding of q(c|x) ('soft', even when
+    ``routes`` leaves it out). Classes with fewer
     labeled rows than folds (but at least two classes with enough) are
     trained on in every fold and never scored (see
     :class:`PartiallyLabeledKFold`).
@@ -367,7 +380,8 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
     route_scores_ : dict of str to ndarray of shape (n_splits,)
         Fold scores of each route searched, in order of preference.
     skipped_routes_ : dict of str to str
-        Routes of ``routes`` left out, with the reason.
+        Routes of ``'auto'`` left out, with the reason (also after a
+        fallback, where it says why 'umap-soft' did not predict).
     fallback_ : str or None
         Why no search was made, or None when one was.
     transformer_ : GMVAETransformer
@@ -437,12 +451,8 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
             routes = dict(self.routes)
         elif self.routes == "auto":
             routes = auto
-            n_clusters = UMAPMixture().k
-            if n_samples < _UMAP_ROWS_PER_CLUSTER * n_clusters:
-                skipped["umap-soft"] = (f"{n_samples} rows, fewer than the {_UMAP_ROWS_PER_CLUSTER * n_clusters} "
-                                        f"its {n_clusters} clusters need")
-            elif not _umap_installed():
-                skipped["umap-soft"] = "umap-learn is not installed (pip install 'skgmvae[umap]')"
+            if (reason := _umap_route_unusable(n_samples)) is not None:
+                skipped["umap-soft"] = reason
             if n_samples > _MAX_SPREADING_ROWS:
                 skipped["label-spreading"] = (f"{n_samples} rows, more than {_MAX_SPREADING_ROWS}: its neighbour "
                                               "graph, rebuilt for every fold, would cost more than the search")
@@ -464,14 +474,15 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
         return routes, skipped
 
     def _fallback_message(self, classes, counts, n_splits, route="soft"):
+        described = route if isinstance(self.routes, dict) else f"{_ROUTE_TEXT[route]} ({route!r})"
         enough = int((counts >= n_splits).sum())
         if enough >= 2:
             return None
         return (
             f"RouteSearchCV needs at least two classes with {n_splits} labeled rows each (one per fold) to compare "
             f"routes, but {len(classes)} classes are labeled and {enough} of them have that many (the most "
-            f"frequent has {int(counts.max())}). Predicting with {_ROUTE_TEXT.get(route, route)} ({route!r}), "
-            "without a search. Label more rows, or lower cv."
+            f"frequent has {int(counts.max())}). Predicting with {described}, without a search. Label more "
+            "rows, or lower cv."
         )
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -504,12 +515,12 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
         both = self.transformer_.transform(X)
 
         routes, self.skipped_routes_ = self._check_routes(len(y))
-        fallback_name, fallback_route = _fallback_route(routes)
+        fallback_name, fallback_route = _fallback_route(routes, len(y))
         self.fallback_ = self._fallback_message(self.classes_, np.bincount(codes), cv.get_n_splits(both, y),
                                                 fallback_name)
         if self.fallback_ is not None:
             warnings.warn(self.fallback_, UserWarning, stacklevel=2)
-            routes, self.skipped_routes_ = {fallback_name: fallback_route}, {}
+            routes = {fallback_name: fallback_route}
         uses_umap = any(features == "umap" for features, _ in routes.values())
         umap = UMAPMixture(random_state=seed) if uses_umap else None
         features = _RouteFeatures(self.transformer_.spec_.n_components, umap=umap)

@@ -9,7 +9,8 @@ from benchmarks._protocol import REPORT_DRAW_SEED, VALIDATION_SIZE, protocol_spl
 from benchmarks._routes import GraphCachedLabelSpreading, route_matrix, search_routes
 from benchmarks._stats import paired_difference, paired_rows, summarize_over_seeds, ties_with_best
 from benchmarks.cluster_anchor import cluster_accuracy
-from skgmvae import ClusterLabelDecoder, GMVAETransformer, RouteSearchCV
+from skgmvae import ClusterLabelDecoder, GMVAETransformer, RouteSearchCV, UMAPMixture
+from skgmvae._selection import _UMAP_ROWS_PER_CLUSTER
 
 
 def _data(n_pool, n_candidates, with_test, n_classes=10, seed=0):
@@ -142,9 +143,9 @@ def test_route_search_falls_back_to_soft_decoding_with_a_label_or_two_per_class(
 def test_route_search_falls_back_to_umap_soft_decoding_when_it_has_enough_rows():
     pytest.importorskip("umap")
     rng = np.random.RandomState(0)
-    n_rows = 2000  # the fewest rows 'auto' keeps the UMAPMixture route for
+    n_rows = _UMAP_ROWS_PER_CLUSTER * UMAPMixture().k  # the fewest rows 'auto' keeps its UMAP route for
     features = {"posterior": rng.dirichlet(np.ones(6), n_rows), "latent": normalize(rng.randn(n_rows, 4)),
-                "umap-posterior": rng.dirichlet(np.ones(200), n_rows)}
+                "umap-posterior": rng.dirichlet(np.ones(UMAPMixture().k), n_rows)}
     y_semi = np.full(n_rows, -1)
     y_semi[:6] = [0, 1, 2, 3, 4, 5]
     F, blocks = route_matrix(features)

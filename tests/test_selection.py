@@ -1,6 +1,7 @@
 """PartiallyLabeledKFold and RouteSearchCV: folds over the labeled rows, one GMVAE fit, the documented choice."""
 
 import copy
+import importlib.util
 import pickle
 import warnings
 
@@ -24,7 +25,13 @@ from skgmvae import (
     UMAPMixture,
     labeled_accuracy_scorer,
 )
-from skgmvae._selection import _auto_routes, _fallback_route, _RouteFeatures, _simplest_within_one_standard_error
+from skgmvae._selection import (
+    _UMAP_ROWS_PER_CLUSTER,
+    _auto_routes,
+    _fallback_route,
+    _RouteFeatures,
+    _simplest_within_one_standard_error,
+)
 
 TINY = dict(k=10, max_epochs=2, pretrain_epochs=1, random_state=0, device="cpu")
 
@@ -268,10 +275,42 @@ def test_unit_codes_and_umap_block_of_the_features():
     np.testing.assert_allclose(features.transform(both), F, atol=1e-6)
 
 
-def test_the_fallback_route_is_umap_soft_decoding_where_the_search_has_it():
-    routes = _auto_routes()
-    assert _fallback_route(routes)[0] == "umap-soft"
+def test_the_fallback_route_is_umap_soft_decoding_where_it_can_run():
+    routes, enough = _auto_routes(), _UMAP_ROWS_PER_CLUSTER * UMAPMixture().k
+    if importlib.util.find_spec("umap") is not None:
+        assert _fallback_route(routes, enough)[0] == "umap-soft"
+    assert _fallback_route(routes, enough - 1)[0] == "soft"  # too few rows for its clusters
     without_umap = {name: route for name, route in routes.items() if name != "umap-soft"}
-    name, (features, decoder) = _fallback_route(without_umap)
+    name, (features, decoder) = _fallback_route(without_umap, enough)
     assert name == "soft" and features == "posterior" and decoder.mode == "soft"
-    assert _fallback_route({"svc": routes["svc"]})[0] == "soft"  # soft decoding even when not listed
+    assert _fallback_route({"svc": routes["svc"]}, enough)[0] == "soft"  # soft decoding even when not listed
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_too_few_labels_on_enough_rows_predict_with_the_umap_mixture(digits_semi, tiny_gmvae):
+    pytest.importorskip("umap")
+    X, y, _ = digits_semi
+    # 2,097 distinct rows, enough for 200 UMAP clusters: the digits and 300 of them slightly perturbed
+    noisy = np.clip(X[:300] + np.random.RandomState(0).uniform(0, 0.05, X[:300].shape), 0, 1)
+    X, y = np.vstack([X, noisy]), np.concatenate([y, y[:300]])
+    y_few = np.full_like(y, -1)
+    for label in range(10):
+        y_few[np.flatnonzero(y == label)[:2]] = label
+    with pytest.warns(UserWarning, match=r"UMAPMixture's clusters of the codes \('umap-soft'\)"):
+        search = RouteSearchCV(tiny_gmvae, routes=["soft", "umap-soft"], random_state=0).fit(X, y_few)
+    assert search.best_route_ == "umap-soft" and search.route_scores_ == {} and np.isnan(search.best_score_)
+    features = search.best_estimator_.named_steps["features"].estimator
+    mixture = features.umap_  # fitted on every row's codes; the decoder learned on its training posterior
+    decoder = ClusterLabelDecoder(mode="soft").fit(mixture.mixture_.predict_proba(mixture.embedding_), y_few)
+    umap_posterior = search.best_estimator_[:-1].transform(X)[:, features.blocks_["umap"]]
+    np.testing.assert_array_equal(search.predict(X), decoder.predict(umap_posterior))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_fallback_keeps_why_the_umap_route_was_skipped(digits_semi, tiny_gmvae):
+    X, y, _ = digits_semi
+    y_few = np.full_like(y, -1)
+    for label in range(10):
+        y_few[np.flatnonzero(y == label)[:2]] = label
+    search = RouteSearchCV(tiny_gmvae, random_state=0).fit(X, y_few)
+    assert search.best_route_ == "soft" and "1797 rows" in search.skipped_routes_["umap-soft"]
