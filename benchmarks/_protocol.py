@@ -134,7 +134,7 @@ def _settings(model):
             if name not in ("device", "verbose", "n_jobs", "output")}
 
 
-def load_or_fit_gmvae(dataset, X, k=None, random_state=0, device="auto", refit=False, **params):
+def load_or_fit_gmvae(dataset, X, k=None, random_state=0, device="auto", refit=False, cache=True, **params):
     """The package-default GMVAE for ``dataset`` from the cache, fitted and cached when absent or outdated.
 
     Parameters
@@ -149,6 +149,8 @@ def load_or_fit_gmvae(dataset, X, k=None, random_state=0, device="auto", refit=F
     device : str, default='auto'
     refit : bool, default=False
         Fit (and cache) even when the cache holds the model, e.g. to time the fit.
+    cache : bool, default=True
+        Write the fitted model to the cache (False: a refit leaves the cached model as it is).
     **params
         Other GMVAETransformer parameters (e.g. ``max_epochs`` for a smoke run); a model with
         parameters other than the defaults is cached under its own name.
@@ -171,6 +173,8 @@ def load_or_fit_gmvae(dataset, X, k=None, random_state=0, device="auto", refit=F
     gmvae = wanted.set_params(device=device, verbose=True).fit(X)
     fit_seconds = time.perf_counter() - start
     print(f"fitted in {fit_seconds:.0f} s")
+    if not cache:
+        return gmvae, fit_seconds
     CACHE.mkdir(exist_ok=True)
     gmvae.save(cached)
     cached.with_suffix(".fit-seconds").write_text(f"{fit_seconds:.1f}")

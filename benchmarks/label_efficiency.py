@@ -59,6 +59,7 @@ from benchmarks._protocol import (
 from benchmarks._routes import CV_ROUTE, GraphCachedLabelSpreading, cross_validated_route_records
 from benchmarks._stats import cluster_purity, paired_rows, route_counts, summarize_over_seeds, ties_with_best
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier, UMAPMixture
+from skgmvae._selection import _auto_routes
 from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import format_table, label_efficiency
 from skgmvae.plotting import save_label_efficiency_figure, save_training_figure
@@ -355,7 +356,7 @@ def main(argv=None):
                         help="output folder (default benchmarks/results/<dataset>, plus development/ for that split)")
     parser.add_argument("--skip-timing", action="store_true", help="skip the K-decode per-epoch timing")
     parser.add_argument("--reuse-model", action="store_true", help="take the GMVAEs from benchmarks/_cache when there")
-    parser.add_argument("--cv-routes", nargs="+", default=None,
+    parser.add_argument("--cv-routes", nargs="+", default=None, choices=list(_auto_routes()),
                         help="routes of the cross-validated route, in order of preference (default: 'auto')")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="run only the routes from the GMVAE (e.g. to compare them on the development split)")

@@ -62,7 +62,7 @@ def write_fashion(folder, n_images, data_dir=None):
     images, labels = data["X_test"][:n_images], data["y_test"][:n_images]
     truth = {}
     for index, (pixels, label) in enumerate(zip(images, labels)):
-        side = SIDES[index % len(SIDES)]
+        side = SIDES[(index // 2) % len(SIDES)]  # each size in both formats
         image = Image.fromarray(np.uint8(np.round(255 * pixels.reshape(28, 28))), mode="L").convert("RGB")
         image = image.resize((side, side), Image.BILINEAR)
         suffix = ".jpg" if index % 2 else ".png"
@@ -142,6 +142,7 @@ def main(argv=None):
                      "machine": machine})
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(out, rows)
+
 
 if __name__ == "__main__":
     main()

@@ -59,7 +59,7 @@ def main(argv=None):
                      "gmvae_fit_seconds": fit_seconds,
                      "share_of_fit": None if fit_seconds is None else round(seconds / fit_seconds, 4),
                      "torch_threads": torch.get_num_threads(),
-                     "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores"})
+                     "machine": f"{platform.machine()}, {os.cpu_count()} cores"})
         print(rows[-1], flush=True)
     write_csv(args.out, rows)
     return 0

@@ -87,11 +87,13 @@ def main(argv=None):
     scored_on = part.held_out or "rest"
     for index, text in enumerate(args.variants):
         params = json.loads(text)
-        shape = {name: value for name, value in params.items() if name != "k"}
-        gmvae, seconds = load_or_fit_gmvae(args.dataset, X, params.get("k"), random_state=0, device=args.device,
-                                           refit=not args.reuse_model, **shape)
+        shape = {name: value for name, value in params.items() if name not in ("k", "random_state", "device")}
+        seed, device = params.get("random_state", 0), params.get("device", args.device)
+        # Without --reuse-model the variant is fitted afresh and the cache (the report's models) left alone.
+        gmvae, seconds = load_or_fit_gmvae(args.dataset, X, params.get("k"), random_state=seed, device=device,
+                                           refit=not args.reuse_model, cache=args.reuse_model, **shape)
         if seconds is None:  # from the cache: the time recorded when it was fitted, if any
-            seconds = recorded_fit_seconds(cache_path(args.dataset, gmvae.k, 0, **shape))
+            seconds = recorded_fit_seconds(cache_path(args.dataset, gmvae.k, seed, **shape))
         if args.save_dir:
             Path(args.save_dir).mkdir(parents=True, exist_ok=True)
             gmvae.save(Path(args.save_dir) / f"variant-{index}.pt")
