@@ -59,6 +59,7 @@ def main(argv=None):
                      "gmvae_fit_seconds": fit_seconds,
                      "share_of_fit": None if fit_seconds is None else round(seconds / fit_seconds, 4),
                      "torch_threads": torch.get_num_threads(),
+                     "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
                      "machine": f"{platform.machine()}, {os.cpu_count()} cores"})
         print(rows[-1], flush=True)
     write_csv(args.out, rows)
