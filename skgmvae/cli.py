@@ -253,7 +253,7 @@ def _search_routes(gmvae, X, y):
         warnings.simplefilter("ignore", UserWarning)  # the fallback's warning: fallback_ holds it, printed below
         search = RouteSearchCV(gmvae, cv=5, random_state=0).fit(X, y)
     if search.fallback_ is not None:
-        return search, [f"route: chosen without cross-validation, so no accuracy estimate: {search.fallback_}"]
+        return search, [f"route: taken without a cross-validated choice or accuracy estimate: {search.fallback_}"]
     others = ", ".join(f"{name} {100 * scores.mean():.1f} ± {100 * scores.std():.1f}"
                        for name, scores in search.route_scores_.items())
     n_folds = len(next(iter(search.route_scores_.values())))
