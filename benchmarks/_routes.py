@@ -24,7 +24,7 @@ from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils import check_random_state
 
 from skgmvae import GMVAETransformer, PartiallyLabeledKFold, RouteSearchCV, labeled_accuracy_scorer
-from skgmvae._selection import _fallback_route, _FeatureRoute, _simplest_within_one_standard_error
+from skgmvae._selection import _FeatureRoute, _simplest_within_one_standard_error
 from skgmvae.evaluation import draw_labeled_rows
 
 CV_ROUTE = "cross-validated route"
@@ -109,10 +109,7 @@ def search_routes(F, blocks, y_semi, *, routes="auto", cv=5, random_state=0, n_j
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     splitter = PartiallyLabeledKFold(cv, random_state=seed)
     classes, counts = np.unique(y_semi[y_semi != -1], return_counts=True)
-    routes = rules._check_routes(len(y_semi))[0]
-    fallback_name, fallback_route = _fallback_route(routes, len(y_semi))
-    fallback = rules._fallback_message(classes, counts, cv, fallback_name)
-    routes = routes if fallback is None else {fallback_name: fallback_route}
+    routes, _, fallback = rules._routes_to_run(len(y_semi), classes, counts, cv)
     candidates = [_FeatureRoute(_with_cached_graphs(estimator, n_jobs), columns=blocks[block], name=name)
                   for name, (block, estimator) in routes.items()]
     if fallback is not None:

@@ -485,6 +485,16 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
             "rows, or lower cv."
         )
 
+    def _routes_to_run(self, n_samples, classes, counts, n_splits):
+        """The routes to search, those of 'auto' left out, and why no search is made (None when one is).
+
+        With fewer labels than the folds need, the one route is the fallback (see :func:`_fallback_route`).
+        """
+        routes, skipped = self._check_routes(n_samples)
+        name, route = _fallback_route(routes, n_samples)
+        fallback = self._fallback_message(classes, counts, n_splits, name)
+        return (routes if fallback is None else {name: route}), skipped, fallback
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Fit the GMVAE once, compute the features, and cross-validate the routes.
@@ -514,13 +524,10 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
             self.feature_names_in_ = self.transformer_.feature_names_in_
         both = self.transformer_.transform(X)
 
-        routes, self.skipped_routes_ = self._check_routes(len(y))
-        fallback_name, fallback_route = _fallback_route(routes, len(y))
-        self.fallback_ = self._fallback_message(self.classes_, np.bincount(codes), cv.get_n_splits(both, y),
-                                                fallback_name)
+        routes, self.skipped_routes_, self.fallback_ = self._routes_to_run(
+            len(y), self.classes_, np.bincount(codes), cv.get_n_splits(both, y))
         if self.fallback_ is not None:
             warnings.warn(self.fallback_, UserWarning, stacklevel=2)
-            routes = {fallback_name: fallback_route}
         uses_umap = any(features == "umap" for features, _ in routes.values())
         umap = UMAPMixture(random_state=seed) if uses_umap else None
         features = _RouteFeatures(self.transformer_.spec_.n_components, umap=umap)
@@ -551,7 +558,7 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
                           f"{'  (chosen)' if name == self.best_route_ else ''}")
         else:
             self.cv_results_, self.route_scores_ = None, {}
-            self.best_route_, self.best_score_, self.best_score_std_ = fallback_name, float("nan"), float("nan")
+            self.best_route_, self.best_score_, self.best_score_std_ = candidates[0].name, float("nan"), float("nan")
             route = clone(candidates[0]).fit(F, y)
         self.best_estimator_ = Pipeline([
             ("transformer", FrozenEstimator(self.transformer_)),
