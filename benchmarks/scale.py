@@ -1,6 +1,7 @@
 """Scale benchmark: memmap input from 20k to 2M images, threads beside another process, Dask search.
 
-Three parts, each a subcommand, each writing a Markdown file into ``benchmarks/results/scale/``:
+Three parts, each a subcommand, each writing a Markdown file and a CSV of its figures into
+``benchmarks/results/scale/``:
 
 - ``memmap``: writes a uint8 memmap of n images (the EMNIST pool with random affine distortions,
   chunk by chunk) for n = 20k, 200k and 2M, and in a fresh process per n fits a GMVAE on it for a
@@ -137,6 +138,11 @@ def run_memmap(args):
     ratio = rows[-1]["step_ms"] / rows[0]["step_ms"]
     lines += ["", f"Time per step, {rows[-1]['n']:,} against {rows[0]['n']:,} images: {ratio:.2f}x."]
     _write("memmap.md", lines)
+    _write_csv("memmap.csv", [{"images": row["n"], "file_mib": round(row["file_mib"], 1),
+                               "written_s": round(row["written_s"], 1), "validation_s": round(row["validation_s"], 2),
+                               "step_ms_median": round(row["step_ms"], 2),
+                               "peak_rss_above_interpreter_mib": round(row["peak_rss_above_baseline_mib"], 1),
+                               "machine": _machine()} for row in rows])
 
 
 def run_threads(args):
@@ -170,6 +176,9 @@ def run_threads(args):
         alone, shared = results[(n_jobs, False)], results[(n_jobs, True)]
         lines.append(f"| {n_jobs} | {alone:.1f} s | {shared:.1f} s | {shared / alone:.1f}x | {shared / idle:.1f}x |")
     _write("threads.md", lines)
+    _write_csv("threads.csv", [{"n_jobs": n_jobs, "alone_s": round(results[(n_jobs, False)], 2),
+                                "beside_other_process_s": round(results[(n_jobs, True)], 2), "repeats": args.repeats,
+                                "machine": _machine()} for n_jobs in ("None", "2", "1")])
 
 
 def run_search(args):
@@ -222,12 +231,25 @@ def run_search(args):
              f"{', '.join(f'{v:.3f}' for v in on_dask.cv_results_['mean_test_score'])} |", "",
              f"Identical best parameters and scores: **{same}**; speed-up {local_s / dask_s:.2f}x."]
     _write(f"search-{args.dataset}.md", lines)
+    _write_csv(f"search-{args.dataset}.csv", [
+        {"run": run, "wall_s": round(seconds, 1), "best_k": fitted.best_params_["gmvae__k"],
+         "k": " ".join(str(k) for k in args.k),
+         "mean_test_scores": " ".join(f"{v:.3f}" for v in fitted.cv_results_["mean_test_score"]),
+         "machine": _machine()}
+        for run, seconds, fitted in (("n_jobs=1", local_s, local), ("dask-localcluster-2x1", dask_s, on_dask))])
 
 
 def _write(name, lines):
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / name).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def _write_csv(name, records):
+    from benchmarks._protocol import write_csv
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    write_csv(RESULTS / name, records)
 
 
 def main(argv=None):

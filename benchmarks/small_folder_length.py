@@ -1,0 +1,103 @@
+"""Training length for small folders: the 'auto' epoch caps against half of them, on development rows.
+
+On a folder of a few thousand images the 'auto' length of the convolutional model is set by its epoch
+caps (100 epochs after 50 of pretraining), not by its number of optimizer steps. This script measures
+whether half the caps (50 + 25 epochs) lose accuracy, on the folder the labeling loop times: scikit-learn's
+1,797 digits written as PNG files by ``benchmarks/labeling_loop.py`` and read back at 28x28 as ``skgmvae
+fit`` reads them. Each length is fitted with three training seeds on every image (no labels); accuracy of
+soft decoding is scored on the **development half** of the digits (the protocol's stratified cut,
+``benchmarks/_protocol.py``), with 10, 30 and 100 random labels drawn from that half (5 draws) and with
+the 30 images :func:`skgmvae.suggest_labels` picks from it. Paired differences over the same seeds and
+draws say whether the shorter training is tied.
+
+Command (from the repository root)::
+
+    python -m benchmarks.small_folder_length
+
+Writes ``benchmarks/results/digits/development/small-folder-length.csv``. Fit times in it are only
+comparable within one run (the machine's load is not controlled here).
+"""
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks._protocol import RESULTS, SPLIT_SEED, write_csv
+from benchmarks._stats import paired_difference
+from benchmarks.labeling_loop import write_digits
+from skgmvae import ClusterLabelDecoder, GMVAETransformer, suggest_labels
+from skgmvae.datasets import load_image_folder
+from skgmvae.evaluation import draw_labeled_rows
+
+LENGTHS = {"auto caps (100 + 50 epochs)": {}, "half the caps (50 + 25 epochs)": {"max_epochs": 50,
+                                                                                  "pretrain_epochs": 25}}
+COUNTS = (10, 30, 100)
+
+
+def digits_folder_rows(folder):
+    """The digits written as PNG files and read back as ``skgmvae fit`` reads them: rows and labels."""
+    truth = write_digits(folder)
+    data = load_image_folder(folder, side=28)
+    return data.X, np.array([int(truth[Path(path).as_posix()]) for path in data.paths])
+
+
+def development_half(y):
+    """Rows of the protocol's development half: the stratified half ``protocol_split`` draws from."""
+    from sklearn.model_selection import train_test_split
+
+    development, _ = train_test_split(np.arange(len(y)), test_size=0.5, stratify=y, random_state=SPLIT_SEED)
+    return np.sort(development)
+
+
+def soft_accuracy(posterior, y, labeled, scored):
+    decoder = ClusterLabelDecoder(mode="soft").fit(posterior[labeled], y[labeled])
+    return float(np.mean(decoder.predict(posterior[scored]) == y[scored]))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--draws", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as folder:
+        X, y = digits_folder_rows(Path(folder))
+    development = development_half(y)
+    records = []
+    for name, params in LENGTHS.items():
+        for seed in args.train_seeds:
+            start = time.perf_counter()
+            gmvae = GMVAETransformer(k=200, random_state=seed, device="cpu", **params).fit(X)
+            fit_seconds = time.perf_counter() - start
+            posterior = gmvae.transform(X)
+            base = {"length": name, "train_seed": seed, "epochs": gmvae.n_epochs_, "fit_seconds": round(fit_seconds)}
+            for n_labels in COUNTS:
+                for draw in range(args.draws):
+                    labeled = development[draw_labeled_rows(len(development), n_labels, draw)]
+                    scored = np.setdiff1d(development, labeled)
+                    records.append({**base, "labels": f"{n_labels} random", "draw": draw,
+                                    "accuracy": soft_accuracy(posterior, y, labeled, scored)})
+            labeled = development[suggest_labels(gmvae, X[development], 30)]
+            records.append({**base, "labels": "30 suggested", "draw": 0,
+                            "accuracy": soft_accuracy(posterior, y, labeled, np.setdiff1d(development, labeled))})
+            scores = [f"{r['accuracy']:.3f}" for r in records[-(len(COUNTS) * args.draws + 1):]]
+            print(name, seed, f"{fit_seconds:.0f} s", scores, flush=True)
+
+    out = RESULTS / "digits" / "development"
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "small-folder-length.csv", records)
+    default, short = LENGTHS
+    for labels in [f"{n} random" for n in COUNTS] + ["30 suggested"]:
+        pick = {length: [r["accuracy"] for r in records if r["length"] == length and r["labels"] == labels]
+                for length in LENGTHS}
+        result = paired_difference(pick[short], pick[default])
+        print(f"{labels}: {100 * np.mean(pick[default]):.1f} vs {100 * np.mean(pick[short]):.1f} (half), paired "
+              f"{100 * result['difference']:+.1f} ± {100 * result['ci']:.1f} over {result['n_pairs']}: "
+              f"{result['verdict']}")
+
+
+if __name__ == "__main__":
+    main()
