@@ -42,7 +42,8 @@ FEATURES = ("posterior", "latent", "umap")
 # UMAPMixture's default number of clusters wants about this many rows per cluster before 'auto' tries it.
 _UMAP_ROWS_PER_CLUSTER = 10
 # Above this many rows, 'auto' leaves label spreading out: its neighbour graph, rebuilt for every fold, would
-# cost more than the rest of the search together.
+# cost more than the rest of the search together (on the development rows of Fashion-MNIST, 50,000 rows,
+# searching it too was a tie at every label count: benchmarks/VARIANTS.md, ninth session).
 _MAX_SPREADING_ROWS = 20_000
 
 
@@ -237,9 +238,9 @@ class _FeatureRoute(ClassifierMixin, BaseEstimator):
 
 def _auto_routes():
     return {
+        "umap-soft": ("umap", ClusterLabelDecoder(mode="soft")),
         "soft": ("posterior", ClusterLabelDecoder(mode="soft")),
         "hard": ("posterior", ClusterLabelDecoder(mode="hard")),
-        "umap-soft": ("umap", ClusterLabelDecoder(mode="soft")),
         "label-spreading": ("latent", LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100)),
         "svc": ("latent", LabeledOnlyClassifier(SVC(C=10))),
     }
@@ -308,9 +309,10 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
     **Choice.** Routes come in order of preference; the chosen one is the
     first whose mean score is within one standard error of the best mean
     (the best route's fold standard deviation over the square root of the
-    number of folds), so soft decoding, first in
-    ``'auto'``, stays unless another route beats it by more than the noise
-    of the folds. The choice is deterministic for a fixed ``random_state``.
+    number of folds), so the first route of ``'auto'`` (soft decoding of
+    UMAPMixture's clusters where it can run, else soft decoding of q(c|x))
+    stays unless another route beats it by more than the noise of the folds.
+    The choice is deterministic for a fixed ``random_state``.
 
     **Too few labels.** When fewer than two classes have ``n_splits`` labeled
     rows each, no search is made: a warning says so, ``fallback_`` holds the
@@ -332,11 +334,11 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
         a fitted one in :class:`~sklearn.frozen.FrozenEstimator` to keep it.
     routes : 'auto', list of str or dict, default='auto'
         Routes to compare, in order of preference. 'auto' is, in order,
-        ``'soft'`` and ``'hard'`` (:class:`ClusterLabelDecoder` on q(c|x)),
         ``'umap-soft'`` (soft decoding of ``UMAPMixture()`` clusters of the
         unit-length codes; only when umap-learn is installed and there are
         at least ten rows per UMAP cluster, else it is skipped and
-        ``skipped_routes_`` says why), ``'label-spreading'``
+        ``skipped_routes_`` says why), ``'soft'`` and ``'hard'``
+        (:class:`ClusterLabelDecoder` on q(c|x)), ``'label-spreading'``
         (``LabelSpreading(kernel='knn', n_neighbors=10)`` on the
         unit-length codes; up to 20,000 rows, its graph being rebuilt for
         every fold) and ``'svc'`` (``SVC(C=10)`` through

@@ -258,7 +258,8 @@ def _search_routes(gmvae, X, y):
                        for name, scores in search.route_scores_.items())
     n_folds = len(next(iter(search.route_scores_.values())))
     lines = [f"route: {search.best_route_}, chosen by {n_folds}-fold cross-validation on the {n_labeled} labeled "
-             f"images (the simplest route whose mean accuracy is within one standard error of the best)",
+             f"images (the first route, in the order of preference, whose mean accuracy is within one standard error "
+             "of the best)",
              f"estimated accuracy {100 * search.best_score_:.1f}% ± {100 * search.best_score_std_:.1f} (mean ± "
              f"standard deviation over the {n_folds} folds; each fold's labels scored by the route refitted on the "
              f"others; the best of {len(search.route_scores_)} routes, so slightly optimistic); every route: "

@@ -9,6 +9,7 @@ from benchmarks._protocol import REPORT_DRAW_SEED, VALIDATION_SIZE, protocol_spl
 from benchmarks._routes import GraphCachedLabelSpreading, route_matrix, search_routes
 from benchmarks._stats import paired_difference, paired_rows, summarize_over_seeds, ties_with_best
 from benchmarks.cluster_anchor import cluster_accuracy
+from benchmarks.compare_runs import compare
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, RouteSearchCV, UMAPMixture
 from skgmvae._selection import _UMAP_ROWS_PER_CLUSTER
 
@@ -88,6 +89,17 @@ def test_ties_with_best_lists_the_methods_within_the_paired_interval():
     assert row["best"] == "A"
     # C trails A by 0.01 on average, but the pairs swing with the training seed: a tie. B is far behind.
     assert row["tied"] == "C"
+
+
+def test_compare_runs_pairs_the_same_draws_and_reads_the_direction_of_b_minus_a():
+    keys = [(100, "0", str(draw), "test") for draw in range(5)]
+    a = {key: 0.70 + 0.01 * index for index, key in enumerate(keys)}
+    b = {key: value + 0.05 for key, value in a.items()}
+    b[(300, "0", "0", "test")] = 0.9  # only in b: not paired
+    (row,) = compare(a, b)
+    assert row["n_labels"] == 100 and row["n_pairs"] == 5
+    assert row["difference_b_minus_a"] == pytest.approx(0.05) and row["verdict"] == "b ahead"
+    assert compare(b, a)[0]["verdict"] == "b behind"
 
 
 def test_cluster_accuracy_matches_clusters_to_classes_one_to_one():

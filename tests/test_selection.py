@@ -26,6 +26,7 @@ from skgmvae import (
     labeled_accuracy_scorer,
 )
 from skgmvae._selection import (
+    _MAX_SPREADING_ROWS,
     _UMAP_ROWS_PER_CLUSTER,
     _auto_routes,
     _fallback_route,
@@ -214,6 +215,17 @@ def test_auto_skips_the_umap_route_on_few_rows_with_a_note(digits_semi, tiny_gmv
     assert list(search.route_scores_) == ["soft", "hard", "label-spreading", "svc"]
     assert "umap-soft" in search.skipped_routes_ and "1797 rows" in search.skipped_routes_["umap-soft"]
     assert all(scores.shape == (5,) for scores in search.route_scores_.values())
+
+
+def test_auto_prefers_the_umap_route_and_leaves_label_spreading_out_above_its_row_limit():
+    search = RouteSearchCV(GMVAETransformer())
+    routes, skipped = search._check_routes(_MAX_SPREADING_ROWS)
+    assert "label-spreading" in routes and "label-spreading" not in skipped
+    if importlib.util.find_spec("umap") is not None:
+        assert list(routes) == ["umap-soft", "soft", "hard", "label-spreading", "svc"]
+    routes, skipped = search._check_routes(_MAX_SPREADING_ROWS + 1)
+    assert "label-spreading" not in routes
+    assert skipped["label-spreading"].startswith(f"{_MAX_SPREADING_ROWS + 1} rows, more than")
 
 
 @pytest.mark.parametrize("labels_per_class, classes", [(2, 10), (30, 1)])

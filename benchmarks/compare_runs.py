@@ -1,0 +1,66 @@
+"""Paired difference of one method between two runs of ``label_efficiency.py`` (e.g. two route orders).
+
+Both folders must hold a ``records.csv`` over the same draws and training seeds; the runs are paired on
+(labels, training seed, draw, scored split) and the difference ``b - a`` is given with its 95% t-interval.
+
+Command (from the repository root)::
+
+    python -m benchmarks.compare_runs benchmarks/results/fashion-mnist/development/old-auto \\
+        benchmarks/results/fashion-mnist/development/new-auto --out \\
+        benchmarks/results/fashion-mnist/development/new-auto-vs-old-auto.csv
+"""
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks._protocol import write_csv
+from benchmarks._routes import CV_ROUTE
+from benchmarks._stats import paired_difference
+
+
+def read_accuracies(folder, method):
+    """``{(n_labels, train_seed, seed, split): accuracy}`` of ``method`` in ``folder/records.csv``."""
+    with open(Path(folder) / "records.csv", newline="") as handle:
+        return {(int(row["n_labels"]), row["train_seed"], row["seed"], row["split"]): float(row["accuracy"])
+                for row in csv.DictReader(handle) if row["method"] == method}
+
+
+def compare(a, b):
+    """Rows of the paired difference ``b - a`` per scored split and label count, over the runs both have."""
+    rows = []
+    for split, n_labels in sorted({(key[3], key[0]) for key in a}):
+        keys = sorted(key for key in a if key[3] == split and key[0] == n_labels and key in b)
+        if not keys:
+            continue
+        result = paired_difference([b[key] for key in keys], [a[key] for key in keys])
+        rows.append({"split": split, "n_labels": n_labels, "mean_a": np.mean([a[key] for key in keys]),
+                     "mean_b": np.mean([b[key] for key in keys]), "difference_b_minus_a": result["difference"],
+                     "ci": result["ci"], "n_pairs": result["n_pairs"],
+                     # paired_difference's first argument is run b here
+                     "verdict": {"a ahead": "b ahead", "b ahead": "b behind"}.get(result["verdict"],
+                                                                                 result["verdict"])})
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("a", help="folder of the first run")
+    parser.add_argument("b", help="folder of the second run")
+    parser.add_argument("--method", default=CV_ROUTE, help=f"method to compare (default: {CV_ROUTE!r})")
+    parser.add_argument("--out", required=True, help="CSV to write")
+    args = parser.parse_args(argv)
+    rows = compare(read_accuracies(args.a, args.method), read_accuracies(args.b, args.method))
+    if not rows:
+        raise SystemExit(f"No runs of {args.method!r} common to {args.a} and {args.b}.")
+    write_csv(args.out, rows)
+    for row in rows:
+        print(f"{row['split']:>10} {row['n_labels']:>5}: {100 * row['mean_a']:.1f} -> {100 * row['mean_b']:.1f}, "
+              f"{100 * row['difference_b_minus_a']:+.1f} ± {100 * row['ci']:.1f} over {row['n_pairs']} "
+              f"({row['verdict']})")
+
+
+if __name__ == "__main__":
+    main()
