@@ -24,7 +24,7 @@ from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils import check_random_state
 
 from skgmvae import GMVAETransformer, PartiallyLabeledKFold, RouteSearchCV, labeled_accuracy_scorer
-from skgmvae._selection import _FeatureRoute, _simplest_within_one_standard_error
+from skgmvae._selection import _FeatureRoute, _first_within_one_standard_error
 from skgmvae.evaluation import draw_labeled_rows
 
 CV_ROUTE = "cross-validated route"
@@ -120,7 +120,7 @@ def search_routes(F, blocks, y_semi, *, routes="auto", cv=5, random_state=0, n_j
         warnings.simplefilter("ignore", UserWarning)
         search = GridSearchCV(Pipeline([("route", candidates[0])]), {"route": candidates},
                               scoring=labeled_accuracy_scorer, cv=splitter,
-                              refit=_simplest_within_one_standard_error).fit(F, y_semi)
+                              refit=_first_within_one_standard_error).fit(F, y_semi)
     index = search.best_index_
     return search.best_estimator_, {"chosen_route": candidates[index].name,
                                     "cv_score": float(search.cv_results_["mean_test_score"][index]),

@@ -1,7 +1,8 @@
 """Paired difference of one method between two runs of ``label_efficiency.py`` (e.g. two route orders).
 
-Both folders must hold a ``records.csv`` over the same draws and training seeds; the runs are paired on
-(labels, training seed, draw, scored split) and the difference ``b - a`` is given with its 95% t-interval.
+Both folders must hold a ``records.csv`` of the same protocol split; the runs are paired on (labels,
+training seed, draw, scored split) and the difference ``b - a`` is given with its 95% t-interval. Runs that
+only one folder has are listed and left out; a run recorded twice in one folder is an error.
 
 Command (from the repository root)::
 
@@ -22,14 +23,27 @@ from benchmarks._stats import paired_difference
 
 
 def read_accuracies(folder, method):
-    """``{(n_labels, train_seed, seed, split): accuracy}`` of ``method`` in ``folder/records.csv``."""
+    """``{(n_labels, train_seed, seed, split): accuracy}`` of ``method`` in ``folder/records.csv``, and its split."""
+    accuracies, splits = {}, set()
     with open(Path(folder) / "records.csv", newline="") as handle:
-        return {(int(row["n_labels"]), row["train_seed"], row["seed"], row["split"]): float(row["accuracy"])
-                for row in csv.DictReader(handle) if row["method"] == method}
+        for row in csv.DictReader(handle):
+            if row["method"] != method:
+                continue
+            key = (int(row["n_labels"]), row["train_seed"], row["seed"], row["split"])
+            if key in accuracies:
+                raise ValueError(f"{folder}: the run {key} of {method!r} is recorded twice.")
+            accuracies[key] = float(row["accuracy"])
+            splits.add(row["protocol_split"])
+    if len(splits) > 1:
+        raise ValueError(f"{folder}: records of several protocol splits {sorted(splits)}; compare one at a time.")
+    return accuracies, splits.pop() if splits else None
 
 
 def compare(a, b):
-    """Rows of the paired difference ``b - a`` per scored split and label count, over the runs both have."""
+    """Rows of the paired difference ``b - a`` per scored split and label count, over the runs both have.
+
+    ``verdict`` is 'tie' when the interval holds 0, else 'a ahead' or 'b ahead' (the run ahead).
+    """
     rows = []
     for split, n_labels in sorted({(key[3], key[0]) for key in a}):
         keys = sorted(key for key in a if key[3] == split and key[0] == n_labels and key in b)
@@ -40,8 +54,8 @@ def compare(a, b):
                      "mean_b": np.mean([b[key] for key in keys]), "difference_b_minus_a": result["difference"],
                      "ci": result["ci"], "n_pairs": result["n_pairs"],
                      # paired_difference's first argument is run b here
-                     "verdict": {"a ahead": "b ahead", "b ahead": "b behind"}.get(result["verdict"],
-                                                                                 result["verdict"])})
+                     "verdict": {"a ahead": "b ahead", "b ahead": "a ahead"}.get(result["verdict"],
+                                                                                result["verdict"])})
     return rows
 
 
@@ -52,7 +66,13 @@ def main(argv=None):
     parser.add_argument("--method", default=CV_ROUTE, help=f"method to compare (default: {CV_ROUTE!r})")
     parser.add_argument("--out", required=True, help="CSV to write")
     args = parser.parse_args(argv)
-    rows = compare(read_accuracies(args.a, args.method), read_accuracies(args.b, args.method))
+    (a, split_a), (b, split_b) = read_accuracies(args.a, args.method), read_accuracies(args.b, args.method)
+    if split_a != split_b:
+        raise SystemExit(f"{args.a} holds the {split_a} split and {args.b} the {split_b} split: their draws differ.")
+    for name, keys in ((args.a, a.keys() - b.keys()), (args.b, b.keys() - a.keys())):
+        if keys:
+            print(f"left out, only in {name}: {sorted(keys)}")
+    rows = compare(a, b)
     if not rows:
         raise SystemExit(f"No runs of {args.method!r} common to {args.a} and {args.b}.")
     write_csv(args.out, rows)

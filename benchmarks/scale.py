@@ -232,11 +232,12 @@ def run_search(args):
              f"Identical best parameters and scores: **{same}**; speed-up {local_s / dask_s:.2f}x."]
     _write(f"search-{args.dataset}.md", lines)
     _write_csv(f"search-{args.dataset}.csv", [
-        {"run": run, "wall_s": round(seconds, 1), "best_k": fitted.best_params_["gmvae__k"],
-         "k": " ".join(str(k) for k in args.k),
-         "mean_test_scores": " ".join(f"{v:.3f}" for v in fitted.cv_results_["mean_test_score"]),
-         "machine": _machine()}
-        for run, seconds, fitted in (("n_jobs=1", local_s, local), ("dask-localcluster-2x1", dask_s, on_dask))])
+        {"run": run, "wall_s": round(seconds, 1), "cluster_start_s": round(start_s, 1),
+         "best_k": fitted.best_params_["gmvae__k"], "k": " ".join(str(k) for k in args.k),
+         "mean_test_scores": " ".join(repr(float(v)) for v in fitted.cv_results_["mean_test_score"]),
+         "identical": same, "machine": _machine()}
+        for run, seconds, start_s, fitted in (("n_jobs=1", local_s, 0.0, local),
+                                              ("dask-localcluster-2x1", dask_s, started_s, on_dask))])
 
 
 def _write(name, lines):

@@ -5,10 +5,10 @@ caps (100 epochs after 50 of pretraining), not by its number of optimizer steps.
 whether half the caps (50 + 25 epochs) lose accuracy, on the folder the labeling loop times: scikit-learn's
 1,797 digits written as PNG files by ``benchmarks/labeling_loop.py`` and read back at 28x28 as ``skgmvae
 fit`` reads them. Each length is fitted with three training seeds on every image (no labels); accuracy of
-soft decoding is scored on the **development half** of the digits (the protocol's stratified cut,
-``benchmarks/_protocol.py``), with 10, 30 and 100 random labels drawn from that half (5 draws) and with
-the 30 images :func:`skgmvae.suggest_labels` picks from it. Paired differences over the same seeds and
-draws say whether the shorter training is tied.
+soft decoding is scored on the **development half** of the digits (``protocol_split(...,
+'development')`` of ``benchmarks/_protocol.py``, mapped to the files by their digit index), with 10, 30
+and 100 random labels drawn from that half (5 draws) and with the 30 images :func:`skgmvae.suggest_labels`
+picks from it. Paired differences over the same seeds and draws say whether the shorter training is tied.
 
 Command (from the repository root)::
 
@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._protocol import RESULTS, SPLIT_SEED, write_csv
+from benchmarks._protocol import RESULTS, protocol_split, write_csv
 from benchmarks._stats import paired_difference
 from benchmarks.labeling_loop import write_digits
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, suggest_labels
-from skgmvae.datasets import load_image_folder
+from skgmvae.datasets import load_dataset, load_image_folder
 from skgmvae.evaluation import draw_labeled_rows
 
 LENGTHS = {"auto caps (100 + 50 epochs)": {}, "half the caps (50 + 25 epochs)": {"max_epochs": 50,
@@ -38,18 +38,21 @@ COUNTS = (10, 30, 100)
 
 
 def digits_folder_rows(folder):
-    """The digits written as PNG files and read back as ``skgmvae fit`` reads them: rows and labels."""
+    """The digits written as PNG files and read back as ``skgmvae fit`` reads them.
+
+    Returns the rows, their labels and each row's index in scikit-learn's digits (the folder is read in
+    path order, not in the data set's order).
+    """
     truth = write_digits(folder)
     data = load_image_folder(folder, side=28)
-    return data.X, np.array([int(truth[Path(path).as_posix()]) for path in data.paths])
+    index = np.array([int(Path(path).stem.removeprefix("digit")) for path in data.paths])
+    return data.X, np.array([int(truth[Path(path).as_posix()]) for path in data.paths]), index
 
 
-def development_half(y):
-    """Rows of the protocol's development half: the stratified half ``protocol_split`` draws from."""
-    from sklearn.model_selection import train_test_split
-
-    development, _ = train_test_split(np.arange(len(y)), test_size=0.5, stratify=y, random_state=SPLIT_SEED)
-    return np.sort(development)
+def development_rows(digit_index):
+    """Rows of the folder that are in the protocol's development half of the digits."""
+    candidates = protocol_split(load_dataset("digits"), "development").candidates
+    return np.flatnonzero(np.isin(digit_index, candidates))
 
 
 def soft_accuracy(posterior, y, labeled, scored):
@@ -64,8 +67,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as folder:
-        X, y = digits_folder_rows(Path(folder))
-    development = development_half(y)
+        X, y, digit_index = digits_folder_rows(Path(folder))
+    development = development_rows(digit_index)
     records = []
     for name, params in LENGTHS.items():
         for seed in args.train_seeds:

@@ -43,7 +43,7 @@ FEATURES = ("posterior", "latent", "umap")
 _UMAP_ROWS_PER_CLUSTER = 10
 # Above this many rows, 'auto' leaves label spreading out: its neighbour graph, rebuilt for every fold, would
 # cost more than the rest of the search together (on the development rows of Fashion-MNIST, 50,000 rows,
-# searching it too was a tie at every label count: benchmarks/VARIANTS.md, ninth session).
+# searching it too made no detectable difference: benchmarks/VARIANTS.md, ninth session).
 _MAX_SPREADING_ROWS = 20_000
 
 
@@ -274,7 +274,7 @@ def _fallback_route(routes, n_samples):
     return "soft", routes.get("soft", _auto_routes()["soft"])
 
 
-def _simplest_within_one_standard_error(cv_results):
+def _first_within_one_standard_error(cv_results):
     """Index of the first route whose mean score is within one standard error of the best mean.
 
     Routes come in order of preference, so a route has to beat the earlier
@@ -541,7 +541,7 @@ class RouteSearchCV(LabeledAccuracyMixin, MetaEstimatorMixin, ClassifierMixin, B
             search = GridSearchCV(
                 Pipeline([("route", candidates[0])]), {"route": candidates},
                 scoring=self.scoring if self.scoring is not None else labeled_accuracy_scorer,
-                cv=cv, refit=_simplest_within_one_standard_error, n_jobs=self.n_jobs, verbose=self.verbose,
+                cv=cv, refit=_first_within_one_standard_error, n_jobs=self.n_jobs, verbose=self.verbose,
             ).fit(F, y)
             self.cv_results_ = search.cv_results_
             n_splits = search.n_splits_

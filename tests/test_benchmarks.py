@@ -99,7 +99,7 @@ def test_compare_runs_pairs_the_same_draws_and_reads_the_direction_of_b_minus_a(
     (row,) = compare(a, b)
     assert row["n_labels"] == 100 and row["n_pairs"] == 5
     assert row["difference_b_minus_a"] == pytest.approx(0.05) and row["verdict"] == "b ahead"
-    assert compare(b, a)[0]["verdict"] == "b behind"
+    assert compare(b, a)[0]["verdict"] == "a ahead"
 
 
 def test_cluster_accuracy_matches_clusters_to_classes_one_to_one():

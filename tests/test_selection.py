@@ -30,8 +30,8 @@ from skgmvae._selection import (
     _UMAP_ROWS_PER_CLUSTER,
     _auto_routes,
     _fallback_route,
+    _first_within_one_standard_error,
     _RouteFeatures,
-    _simplest_within_one_standard_error,
 )
 
 TINY = dict(k=10, max_epochs=2, pretrain_epochs=1, random_state=0, device="cpu")
@@ -141,7 +141,7 @@ def _results(means, stds, n_splits=5):
     ],
 )
 def test_first_route_within_one_standard_error_of_the_best_mean_is_chosen(means, stds, expected):
-    assert _simplest_within_one_standard_error(_results(means, stds)) == expected
+    assert _first_within_one_standard_error(_results(means, stds)) == expected
 
 
 # ----------------------------------------------------------------- the search
@@ -218,11 +218,15 @@ def test_auto_skips_the_umap_route_on_few_rows_with_a_note(digits_semi, tiny_gmv
 
 
 def test_auto_prefers_the_umap_route_and_leaves_label_spreading_out_above_its_row_limit():
+    assert list(_auto_routes()) == ["umap-soft", "soft", "hard", "label-spreading", "svc"]
     search = RouteSearchCV(GMVAETransformer())
     routes, skipped = search._check_routes(_MAX_SPREADING_ROWS)
     assert "label-spreading" in routes and "label-spreading" not in skipped
     if importlib.util.find_spec("umap") is not None:
         assert list(routes) == ["umap-soft", "soft", "hard", "label-spreading", "svc"]
+    else:
+        assert list(routes) == ["soft", "hard", "label-spreading", "svc"]
+        assert "umap-learn is not installed" in skipped["umap-soft"]
     routes, skipped = search._check_routes(_MAX_SPREADING_ROWS + 1)
     assert "label-spreading" not in routes
     assert skipped["label-spreading"].startswith(f"{_MAX_SPREADING_ROWS + 1} rows, more than")
