@@ -14,11 +14,13 @@ Command (from the repository root)::
 
     python -m benchmarks.small_folder_length
 
-Writes ``benchmarks/results/digits/development/small-folder-length.csv``. Fit times in it are only
+Writes ``benchmarks/results/digits/development/small-folder-length.csv`` (every run) and
+``small-folder-length-paired.csv`` (``--summarize`` rewrites the latter from the former). Fit times in it are only
 comparable within one run (the machine's load is not controlled here).
 """
 
 import argparse
+import csv
 import tempfile
 import time
 from pathlib import Path
@@ -60,12 +62,47 @@ def soft_accuracy(posterior, y, labeled, scored):
     return float(np.mean(decoder.predict(posterior[scored]) == y[scored]))
 
 
+def paired_rows(records):
+    """Per label setting: both lengths' means and the paired difference, half the caps minus the 'auto' caps."""
+    default, short = LENGTHS
+    rows = []
+    for labels in [f"{n} random" for n in COUNTS] + ["30 suggested"]:
+        pick = {length: [float(r["accuracy"]) for r in records if r["length"] == length and r["labels"] == labels]
+                for length in LENGTHS}
+        result = paired_difference(pick[short], pick[default])
+        rows.append({"labels": labels, "auto_caps": np.mean(pick[default]), "half_caps": np.mean(pick[short]),
+                     "difference_half_minus_auto": result["difference"], "ci": result["ci"],
+                     "n_pairs": result["n_pairs"], "verdict": {"a ahead": "half caps ahead",
+                                                               "b ahead": "auto caps ahead"}.get(result["verdict"],
+                                                                                                 result["verdict"])})
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--draws", type=int, default=5)
+    parser.add_argument("--summarize", action="store_true",
+                        help="only rewrite the paired summary from the records CSV of an earlier run")
     args = parser.parse_args(argv)
+    out = RESULTS / "digits" / "development"
+    if args.summarize:
+        with open(out / "small-folder-length.csv", newline="") as handle:
+            records = list(csv.DictReader(handle))
+    else:
+        records = fit_and_score(args)
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(out / "small-folder-length.csv", records)
+    rows = paired_rows(records)
+    write_csv(out / "small-folder-length-paired.csv", rows)
+    for row in rows:
+        print(f"{row['labels']}: {100 * row['auto_caps']:.1f} vs {100 * row['half_caps']:.1f} (half), paired "
+              f"{100 * row['difference_half_minus_auto']:+.1f} ± {100 * row['ci']:.1f} over {row['n_pairs']}: "
+              f"{row['verdict']}")
 
+
+def fit_and_score(args):
+    """Fit each length with each training seed and score soft decoding on the development half."""
     with tempfile.TemporaryDirectory() as folder:
         X, y, digit_index = digits_folder_rows(Path(folder))
     development = development_rows(digit_index)
@@ -88,18 +125,7 @@ def main(argv=None):
                             "accuracy": soft_accuracy(posterior, y, labeled, np.setdiff1d(development, labeled))})
             scores = [f"{r['accuracy']:.3f}" for r in records[-(len(COUNTS) * args.draws + 1):]]
             print(name, seed, f"{fit_seconds:.0f} s", scores, flush=True)
-
-    out = RESULTS / "digits" / "development"
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "small-folder-length.csv", records)
-    default, short = LENGTHS
-    for labels in [f"{n} random" for n in COUNTS] + ["30 suggested"]:
-        pick = {length: [r["accuracy"] for r in records if r["length"] == length and r["labels"] == labels]
-                for length in LENGTHS}
-        result = paired_difference(pick[short], pick[default])
-        print(f"{labels}: {100 * np.mean(pick[default]):.1f} vs {100 * np.mean(pick[short]):.1f} (half), paired "
-              f"{100 * result['difference']:+.1f} ± {100 * result['ci']:.1f} over {result['n_pairs']}: "
-              f"{result['verdict']}")
+    return records
 
 
 if __name__ == "__main__":
