@@ -23,6 +23,7 @@ import argparse
 import csv
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -83,6 +84,14 @@ def run(command, steps, name, work, round_):
     return output.stdout
 
 
+def predict_choice(printed):
+    """The route ``skgmvae predict`` printed, and its cross-validated estimate (None after a fallback)."""
+    route = re.search(r"^route: ([\w-]+), chosen by", printed, re.MULTILINE)
+    estimate = re.search(r"^estimated accuracy ([\d.]+)%", printed, re.MULTILINE)
+    return {"route": route.group(1) if route else "fallback (no search)",
+            "cv_estimate": float(estimate.group(1)) / 100 if estimate else None}
+
+
 def label_suggestions(suggested, truth, labels_file):
     """Fill in the suggested file's label column from the true classes, as a person would; returns how many."""
     with open(suggested, newline="") as handle:
@@ -128,7 +137,8 @@ def main(argv=None):
             with open(predictions, newline="") as handle:
                 rest = [row for row in csv.DictReader(handle) if not row["given"]]
             accuracy = float(np.mean([row["label"] == truth[row["path"]] for row in rest]))
-            scores[round_] = {"labels": n_labels, "unlabeled_images": len(rest), "accuracy": round(accuracy, 4)}
+            scores[round_] = {"labels": n_labels, "unlabeled_images": len(rest), "accuracy": round(accuracy, 4),
+                              **predict_choice(printed)}
             print(printed)
             print(f"round {round_}: {n_labels} labels, {len(rest)} unlabeled images, accuracy {100 * accuracy:.1f}%")
     total = sum(step["seconds"] for step in steps)
@@ -139,7 +149,7 @@ def main(argv=None):
         score = scores.get(step["round"] or args.rounds, {}) if step["step"] != "fit" else {}
         rows.append({**step, "seconds": round(step["seconds"], 1), "labels": score.get("labels"),
                      "unlabeled_images": score.get("unlabeled_images"), "accuracy": score.get("accuracy"),
-                     "machine": machine})
+                     "route": score.get("route"), "cv_estimate": score.get("cv_estimate"), "machine": machine})
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(out, rows)
 
