@@ -86,10 +86,12 @@ def run(command, steps, name, work, round_):
 
 def predict_choice(printed):
     """The route ``skgmvae predict`` printed, and its cross-validated estimate (None after a fallback)."""
-    route = re.search(r"^route: ([\w-]+), chosen by", printed, re.MULTILINE)
+    chosen = re.search(r"^route: ([\w-]+), chosen by", printed, re.MULTILINE)
+    if chosen is None:  # no search: the fallback message names the route in quotes
+        fallback = re.search(r"^route: taken without .*?Predicting with .*?\('([\w-]+)'\)", printed, re.MULTILINE)
+        return {"route": f"{fallback.group(1) if fallback else 'unknown'} (fallback, no search)", "cv_estimate": None}
     estimate = re.search(r"^estimated accuracy ([\d.]+)%", printed, re.MULTILINE)
-    return {"route": route.group(1) if route else "fallback (no search)",
-            "cv_estimate": float(estimate.group(1)) / 100 if estimate else None}
+    return {"route": chosen.group(1), "cv_estimate": float(estimate.group(1)) / 100 if estimate else None}
 
 
 def label_suggestions(suggested, truth, labels_file):
@@ -149,7 +151,9 @@ def main(argv=None):
         score = scores.get(step["round"] or args.rounds, {}) if step["step"] != "fit" else {}
         rows.append({**step, "seconds": round(step["seconds"], 1), "labels": score.get("labels"),
                      "unlabeled_images": score.get("unlabeled_images"), "accuracy": score.get("accuracy"),
-                     "route": score.get("route"), "cv_estimate": score.get("cv_estimate"), "machine": machine})
+                     "route": score.get("route") if step["step"] == "predict" else None,
+                     "cv_estimate": score.get("cv_estimate") if step["step"] == "predict" else None,
+                     "machine": machine})
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(out, rows)
 

@@ -62,13 +62,15 @@ def soft_accuracy(posterior, y, labeled, scored):
     return float(np.mean(decoder.predict(posterior[scored]) == y[scored]))
 
 
-def paired_rows(records):
+def length_comparison(records):
     """Per label setting: both lengths' means and the paired difference, half the caps minus the 'auto' caps."""
     default, short = LENGTHS
     rows = []
     for labels in [f"{n} random" for n in COUNTS] + ["30 suggested"]:
-        pick = {length: [float(r["accuracy"]) for r in records if r["length"] == length and r["labels"] == labels]
-                for length in LENGTHS}
+        pick = {length: {(str(r["train_seed"]), str(r["draw"])): float(r["accuracy"]) for r in records
+                         if r["length"] == length and r["labels"] == labels} for length in LENGTHS}
+        runs = sorted(pick[default].keys() & pick[short].keys())  # the same training seed and draw
+        pick = {length: [pick[length][run] for run in runs] for length in LENGTHS}
         result = paired_difference(pick[short], pick[default])
         rows.append({"labels": labels, "auto_caps": np.mean(pick[default]), "half_caps": np.mean(pick[short]),
                      "difference_half_minus_auto": result["difference"], "ci": result["ci"],
@@ -93,7 +95,7 @@ def main(argv=None):
         records = fit_and_score(args)
         out.mkdir(parents=True, exist_ok=True)
         write_csv(out / "small-folder-length.csv", records)
-    rows = paired_rows(records)
+    rows = length_comparison(records)
     write_csv(out / "small-folder-length-paired.csv", rows)
     for row in rows:
         print(f"{row['labels']}: {100 * row['auto_caps']:.1f} vs {100 * row['half_caps']:.1f} (half), paired "

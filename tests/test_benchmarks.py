@@ -10,6 +10,8 @@ from benchmarks._routes import GraphCachedLabelSpreading, route_matrix, search_r
 from benchmarks._stats import paired_difference, paired_rows, summarize_over_seeds, ties_with_best
 from benchmarks.cluster_anchor import cluster_accuracy
 from benchmarks.compare_runs import compare
+from benchmarks.labeling_loop import predict_choice
+from benchmarks.small_folder_length import LENGTHS, length_comparison
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, RouteSearchCV, UMAPMixture
 from skgmvae._selection import _UMAP_ROWS_PER_CLUSTER
 
@@ -100,6 +102,29 @@ def test_compare_runs_pairs_the_same_draws_and_reads_the_direction_of_b_minus_a(
     assert row["n_labels"] == 100 and row["n_pairs"] == 5
     assert row["difference_b_minus_a"] == pytest.approx(0.05) and row["verdict"] == "b ahead"
     assert compare(b, a)[0]["verdict"] == "a ahead"
+
+
+def test_predict_choice_reads_the_route_and_estimate_that_skgmvae_predict_prints():
+    searched = ("route: umap-soft, chosen by 5-fold cross-validation on the 100 labeled images (the first route, "
+                "in the order of preference, whose mean accuracy is within one standard error of the best)\n"
+                "estimated accuracy 85.5% ± 5.9 (mean ± standard deviation over the 5 folds; ...)\n")
+    assert predict_choice(searched) == {"route": "umap-soft", "cv_estimate": pytest.approx(0.855)}
+    fallback = ("route: taken without a cross-validated choice or accuracy estimate: RouteSearchCV needs at least "
+                "two classes with 5 labeled rows each (one per fold) to compare routes, but 10 classes are labeled "
+                "and 1 of them have that many (the most frequent has 5). Predicting with soft decoding of the GMVAE "
+                "clusters ('soft'), without a search. Label more rows, or lower cv.\n")
+    assert predict_choice(fallback) == {"route": "soft (fallback, no search)", "cv_estimate": None}
+
+
+def test_small_folder_summary_pairs_runs_by_seed_and_draw_not_by_position():
+    default, short = LENGTHS
+    records = [{"length": length, "labels": "10 random", "train_seed": seed, "draw": draw,
+                "accuracy": 0.5 + 0.1 * seed + 0.01 * draw + (0.02 if length == short else 0.0)}
+               for length in LENGTHS for seed in range(2) for draw in range(3)]
+    shuffled = records[:6] + records[6:][::-1]  # the short runs in another order
+    row = next(row for row in length_comparison(shuffled) if row["labels"] == "10 random")
+    assert row["n_pairs"] == 6 and row["difference_half_minus_auto"] == pytest.approx(0.02)
+    assert row["verdict"] == "half caps ahead"
 
 
 def test_cluster_accuracy_matches_clusters_to_classes_one_to_one():
