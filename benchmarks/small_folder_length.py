@@ -15,7 +15,8 @@ Command (from the repository root)::
     python -m benchmarks.small_folder_length
 
 Writes ``benchmarks/results/digits/development/small-folder-length.csv`` (every run) and
-``small-folder-length-paired.csv`` (``--summarize`` rewrites the latter from the former). Fit times in it are only
+``small-folder-length-paired.csv`` (run a: the 'auto' caps, run b: half of them; ``--summarize`` rewrites it
+from the former). Fit times in it are only
 comparable within one run (the machine's load is not controlled here).
 """
 
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._protocol import RESULTS, protocol_split, write_csv
-from benchmarks._stats import paired_difference
+from benchmarks.compare_runs import compare
 from benchmarks.labeling_loop import write_digits
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, suggest_labels
 from skgmvae.datasets import load_dataset, load_image_folder
@@ -63,21 +64,14 @@ def soft_accuracy(posterior, y, labeled, scored):
 
 
 def length_comparison(records):
-    """Per label setting: both lengths' means and the paired difference, half the caps minus the 'auto' caps."""
+    """Per label setting, the paired difference half the caps minus the 'auto' caps (``compare_runs``'s rows).
+
+    Run ``a`` is the 'auto' caps, run ``b`` half of them; ``n_labels`` holds the label setting.
+    """
+    runs = {length: {(r["labels"], str(r["train_seed"]), str(r["draw"]), "development"): float(r["accuracy"])
+                     for r in records if r["length"] == length} for length in LENGTHS}
     default, short = LENGTHS
-    rows = []
-    for labels in [f"{n} random" for n in COUNTS] + ["30 suggested"]:
-        pick = {length: {(str(r["train_seed"]), str(r["draw"])): float(r["accuracy"]) for r in records
-                         if r["length"] == length and r["labels"] == labels} for length in LENGTHS}
-        runs = sorted(pick[default].keys() & pick[short].keys())  # the same training seed and draw
-        pick = {length: [pick[length][run] for run in runs] for length in LENGTHS}
-        result = paired_difference(pick[short], pick[default])
-        rows.append({"labels": labels, "auto_caps": np.mean(pick[default]), "half_caps": np.mean(pick[short]),
-                     "difference_half_minus_auto": result["difference"], "ci": result["ci"],
-                     "n_pairs": result["n_pairs"], "verdict": {"a ahead": "half caps ahead",
-                                                               "b ahead": "auto caps ahead"}.get(result["verdict"],
-                                                                                                 result["verdict"])})
-    return rows
+    return compare(runs[default], runs[short])
 
 
 def main(argv=None):
@@ -98,8 +92,8 @@ def main(argv=None):
     rows = length_comparison(records)
     write_csv(out / "small-folder-length-paired.csv", rows)
     for row in rows:
-        print(f"{row['labels']}: {100 * row['auto_caps']:.1f} vs {100 * row['half_caps']:.1f} (half), paired "
-              f"{100 * row['difference_half_minus_auto']:+.1f} ± {100 * row['ci']:.1f} over {row['n_pairs']}: "
+        print(f"{row['n_labels']}: {100 * row['mean_a']:.1f} (auto caps) vs {100 * row['mean_b']:.1f} (half), paired "
+              f"{100 * row['difference_b_minus_a']:+.1f} ± {100 * row['ci']:.1f} over {row['n_pairs']}: "
               f"{row['verdict']}")
 
 

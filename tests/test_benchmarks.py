@@ -122,9 +122,9 @@ def test_small_folder_summary_pairs_runs_by_seed_and_draw_not_by_position():
                 "accuracy": 0.5 + 0.1 * seed + 0.01 * draw + (0.02 if length == short else 0.0)}
                for length in LENGTHS for seed in range(2) for draw in range(3)]
     shuffled = records[:6] + records[6:][::-1]  # the short runs in another order
-    row = next(row for row in length_comparison(shuffled) if row["labels"] == "10 random")
-    assert row["n_pairs"] == 6 and row["difference_half_minus_auto"] == pytest.approx(0.02)
-    assert row["verdict"] == "half caps ahead"
+    (row,) = length_comparison(shuffled)
+    assert row["n_labels"] == "10 random" and row["n_pairs"] == 6
+    assert row["difference_b_minus_a"] == pytest.approx(0.02) and row["verdict"] == "b ahead"  # b: half the caps
 
 
 def test_cluster_accuracy_matches_clusters_to_classes_one_to_one():
