@@ -66,9 +66,10 @@ def soft_accuracy(posterior, y, labeled, scored):
 def length_comparison(records):
     """Per label setting, the paired difference half the caps minus the 'auto' caps (``compare_runs``'s rows).
 
-    Run ``a`` is the 'auto' caps, run ``b`` half of them; ``n_labels`` holds the label setting.
+    Run ``a`` is the 'auto' caps, run ``b`` half of them; ``n_labels`` holds the label setting and ``split``
+    the rows scored, as in ``compare_runs`` ('rest': the development half's images not labeled).
     """
-    runs = {length: {(r["labels"], str(r["train_seed"]), str(r["draw"]), "development"): float(r["accuracy"])
+    runs = {length: {(r["labels"], str(r["train_seed"]), str(r["draw"]), "rest"): float(r["accuracy"])
                      for r in records if r["length"] == length} for length in LENGTHS}
     default, short = LENGTHS
     return compare(runs[default], runs[short])

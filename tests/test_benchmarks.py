@@ -125,6 +125,7 @@ def test_small_folder_summary_pairs_runs_by_seed_and_draw_not_by_position():
     (row,) = length_comparison(shuffled)
     assert row["n_labels"] == "10 random" and row["n_pairs"] == 6
     assert row["difference_b_minus_a"] == pytest.approx(0.02) and row["verdict"] == "b ahead"  # b: half the caps
+    assert row["ci"] == pytest.approx(0, abs=1e-9)  # positional pairing would spread the differences
 
 
 def test_cluster_accuracy_matches_clusters_to_classes_one_to_one():
