@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from . import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier
-from .cli import COMMANDS
+from .cli import COMMAND_HELP, COMMANDS
 from .cli import main as loop_main
 from .datasets import DATASET_NAMES, load_dataset
 from .evaluation import format_table, label_efficiency, summarize
@@ -26,9 +26,15 @@ DEFAULT_COUNTS = {"digits": [10, 30, 100, 300], "emnist": [26, 73, 291, 1000], "
 
 
 def build_parser():
+    loop = "\n".join(f"  {name:<9} {summary}" for name, summary in COMMAND_HELP.items())
     parser = argparse.ArgumentParser(
-        prog="skgmvae", description=__doc__.splitlines()[0],
-        epilog="To label a folder of your own images: skgmvae {fit,suggest,label,predict} --help",
+        prog="skgmvae", usage="skgmvae [options]  (the main job)\n       skgmvae COMMAND ...  (the labeling loop)",
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"the labeling loop, to label a folder of your own images (skgmvae COMMAND --help for each):\n"
+               f"{loop}\n\nexample:\n  skgmvae fit scans/ --out model.pt\n"
+               "  skgmvae suggest model.pt scans/ -n 100 --out to_label.csv\n"
+               "  skgmvae label scans/ --labels to_label.csv --model model.pt\n"
+               "  skgmvae predict model.pt scans/ --labels to_label.csv --out predictions.csv",
     )
     parser.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
                         help="data set to run on (default: digits, which ships with scikit-learn)")

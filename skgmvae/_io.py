@@ -3,10 +3,14 @@
 The estimators read their input through :func:`read_rows`, so that a memmap
 larger than memory is read chunk by chunk without being mapped into this
 process, and every file the package writes goes through
-:func:`write_atomic`, so that a crash or a full disk never leaves half a file
-in place of a good one.
+:func:`write_atomic` or :func:`write_outputs`, so that a crash or a full disk
+never leaves half a file in place of a good one. A command settles its
+output names before its long work (:func:`settle_outputs`) and writes them at
+the end with :func:`write_outputs`, which never replaces a file that appeared
+meanwhile: it writes beside it under a fresh name.
 """
 
+import errno
 import mmap
 import os
 import tempfile
@@ -73,6 +77,23 @@ def _umask():
     return mask
 
 
+def _write_temporary(path, content):
+    """``content`` in a new temporary file beside ``path``, flushed to disk, with the mode ``path`` will have."""
+    mode = "wb" if isinstance(content, bytes) else "w"
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, mode, **({} if mode == "wb" else {"newline": "", "encoding": "utf-8"})) as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        # mkstemp makes the file private; give it the mode of the file it replaces, or the usual one.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return temporary
+
+
 def write_atomic(path, content, *, force=False):
     """Write ``content`` to ``path`` through a temporary file in the same folder, then move it into place.
 
@@ -96,16 +117,103 @@ def write_atomic(path, content, *, force=False):
         raise FileExistsError(f"{path} exists already; pass force=True (--force on the command line) to replace "
                               "it, or choose another path.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(content, bytes) else "w"
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = _write_temporary(path, content)
     try:
-        with os.fdopen(handle, mode, **({} if mode == "wb" else {"newline": "", "encoding": "utf-8"})) as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        # mkstemp makes the file private; give it the mode of the file it replaces, or the usual one.
-        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _create(path, content):
+    """Write ``path`` whole, only if it does not exist: FileExistsError when it does, even if it appears meanwhile."""
+    temporary = _write_temporary(path, content)
+    try:
+        try:
+            os.link(temporary, path)  # fails if path exists, atomically
+        except OSError as error:
+            if error.errno == errno.EEXIST:
+                raise FileExistsError(errno.EEXIST, "exists already", str(path)) from None
+            # A file system without hard links: check, then move (a far narrower window than the long work).
+            if path.exists():
+                raise FileExistsError(errno.EEXIST, "exists already", str(path)) from None
+            os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def fresh_name(path, attempt):
+    """``path`` for attempt 0, then ``stem-1.suffix``, ``stem-2.suffix``, ...: the names tried in turn."""
+    path = Path(path)
+    return path if attempt == 0 else path.with_name(f"{path.stem}-{attempt}{path.suffix}")
+
+
+def settle_outputs(paths, *, force=False):
+    """Check, before a command's long work, that its outputs can be written: names free, folders writable.
+
+    Parameters
+    ----------
+    paths : list of str or path-like
+    force : bool, default=False
+        Existing files will be replaced; without it one is an error.
+
+    Raises
+    ------
+    FileExistsError
+        If one of ``paths`` exists and ``force`` is False.
+    OSError
+        If a folder cannot be created or written to.
+    """
+    for path in map(Path, paths):
+        if path.exists() and not force:
+            raise FileExistsError(f"{path} exists already; pass --force to replace it, or choose another name.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".probe")
+        os.close(handle)
+        os.unlink(probe)
+
+
+def write_outputs(names, render, *, force=False):
+    """Write files that belong together, each whole, under the names asked for or, if taken, fresh ones.
+
+    Without ``force`` no existing file is replaced: when one of the names
+    was taken since :func:`settle_outputs` (another program wrote it during
+    the long work), the whole group goes under the next fresh names, so that
+    files naming each other stay a pair.
+
+    Parameters
+    ----------
+    names : callable
+        ``names(attempt)`` gives the paths of the group for attempt 0 (the
+        names asked for), 1, 2, ... (e.g. built with :func:`fresh_name`).
+    render : callable
+        ``render(paths)`` gives the content (str or bytes) of each path, for
+        files whose content names another of the group.
+    force : bool, default=False
+        Replace existing files under the names asked for.
+
+    Returns
+    -------
+    tuple of Path
+        The paths written.
+    """
+    for attempt in range(10_000):
+        targets = tuple(map(Path, names(attempt)))
+        if force and attempt == 0:
+            for target, content in zip(targets, render(targets)):
+                write_atomic(target, content, force=True)
+            return targets
+        if any(target.exists() for target in targets):
+            continue
+        created = []
+        try:
+            for target, content in zip(targets, render(targets)):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _create(target, content)
+                created.append(target)
+        except FileExistsError:
+            for target in created:  # written a moment ago by this call: the group moves on together
+                target.unlink(missing_ok=True)
+            continue
+        return targets
+    raise FileExistsError(f"no free name left beside {targets[0]}")

@@ -3,9 +3,47 @@
 ``__CONFIG__`` is replaced by escaped JSON (:func:`skgmvae.labeling.script_json`).
 Offline (``mode: "offline"``) the images are inline and labels live in
 ``localStorage``; served (``mode: "server"``) the page fetches its state and
-posts each label to the server, which writes the labels CSV. Every path and
-label is put into the page as text (``textContent``, attributes), never as
-markup.
+posts each label to the server, which writes the labels CSV and answers item
+by item. Every path and label is put into the page as text (``textContent``,
+attributes), never as markup.
+
+:data:`RULE` is the label rule of :func:`skgmvae.labeling.clean_label` in
+JavaScript (the constants come from Python through ``config.rule``); the
+tests run it beside the Python rule on the same cases.
+"""
+
+RULE = r"""
+function makeLabelRule(rule) {
+  // The steps of skgmvae.labeling.clean_label: NFC, trim rule.trimmed, refuse rule.refused, the length, "-1".
+  const names = Object.keys(rule.refused);
+  const refused = new RegExp("[" + names.map((name) => "\\p{" + name + "}").join("") + "]", "u");
+  function clean(text) {
+    let label = String(text).normalize("NFC");
+    let start = 0;
+    let end = label.length;
+    while (start < end && rule.trimmed.includes(label[start])) { start++; }
+    while (end > start && rule.trimmed.includes(label[end - 1])) { end--; }
+    label = label.slice(start, end);
+    const bad = label.match(refused);
+    if (bad) {
+      const category = names.find((name) => new RegExp("\\p{" + name + "}", "u").test(bad[0]));
+      const code = bad[0].codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+      return {error: `the label holds U+${code}, ${rule.refused[category]}; a label is one line of visible text.`};
+    }
+    const length = [...label].length;
+    if (length > rule.maxLength) {
+      return {error: `the label is ${length} characters long; a label has at most ${rule.maxLength}.`};
+    }
+    if (label === rule.unlabeled) {
+      return {error: `'${rule.unlabeled}' marks unlabeled images in skgmvae; leave the label empty for an image ` +
+                     "without one."};
+    }
+    return {label: label};
+  }
+  // skgmvae.labeling.label_key: what two spellings of one label share.
+  function key(label) { return label.toUpperCase().toLowerCase().normalize("NFC"); }
+  return {clean: clean, key: key};
+}
 """
 
 PAGE = r"""<!DOCTYPE html>
@@ -18,7 +56,7 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 52em; co
 #frame { display: flex; gap: 2em; align-items: center; }
 #image { width: 280px; height: 280px; image-rendering: pixelated; border: 1px solid #bbb; object-fit: contain; }
 #label, #cluster-label { font-size: 2em; width: 6em; }
-#path { overflow-wrap: anywhere; }
+#path, #problem { overflow-wrap: anywhere; }
 #grid { display: grid; grid-template-columns: repeat(5, 112px); gap: 6px; margin: 1em 0; }
 .cell { padding: 2px; border: 3px solid #9c9; background: #fff; cursor: pointer; }
 .cell img { width: 100px; height: 100px; image-rendering: pixelated; object-fit: contain; display: block; }
@@ -35,10 +73,12 @@ nav button[aria-current="true"] { font-weight: bold; }
 <p class="muted">Type the label and press Enter for the next image (Shift+Enter goes back). Leave a box empty to
 skip an image. <span id="offline-help">Labels are kept in this browser as you go; Save downloads them as a CSV for
 <code>skgmvae predict --labels</code>, Open labels goes on from such a file.</span><span id="server-help"
-hidden>Each label is written to the labels file as soon as you move on.</span></p>
+hidden>Each label is written to the labels file as soon as you move on.</span> A label is one line of text;
+labels that differ only in case are one label.</p>
 <div id="frame"><img id="image" alt="image to label"><div>
 <p id="position" class="muted"></p><p id="path" class="muted"></p>
-<input id="label" autocomplete="off" autofocus aria-label="label of this image">
+<input id="label" autocomplete="off" autofocus aria-label="label of this image" aria-describedby="problem">
+<p id="problem" class="failed"></p>
 <p><button id="previous">Previous</button><button id="next">Next</button><span id="offline-tools"><button
  id="save">Save</button><label>Open labels <input type="file" id="open" accept=".csv,text/csv"></label></span></p>
 </div></div>
@@ -55,9 +95,12 @@ move, Space toggles), type the label of the rest and press Enter. An empty label
 <script nonce="__NONCE__">
 "use strict";
 const config = __CONFIG__;
+__RULE__
+const labelRule = makeLabelRule(config.rule);
 const $ = (id) => document.getElementById(id);
 const box = $("label");
 const columns = 5;
+const batchSize = 100;
 let items = [];
 let byPath = new Map();
 let current = 0;
@@ -68,39 +111,82 @@ function report(text, failed) {
   $("status").className = failed ? "failed" : "muted";
 }
 function labeledCount() { return items.filter((item) => item.label).length; }
+function refusedCount() { return items.filter((item) => item.problem).length; }
 function imageUrl(path) { return "images/" + path.split("/").map(encodeURIComponent).join("/"); }
+function makeItem(path, src, label) { return {path: path, src: src, label: label, draft: "", problem: ""}; }
 function addItem(path, label) {
-  const item = {path: path, src: imageUrl(path), label: label};
+  const item = makeItem(path, imageUrl(path), label);
   items.push(item);
   byPath.set(path, item);
   return item;
 }
+// An item holds the label on file (or in the browser, offline), and what was typed: while it is on its way
+// (typed) or after it was refused (draft, with the reason in problem). The box shows what was typed last.
+function shown(item) {
+  if (item.typed !== undefined) { return item.typed; }
+  return item.problem ? item.draft : item.label;
+}
+function accept(item, label) { item.label = label; item.draft = ""; item.problem = ""; }
+function refuse(item, draft, reason) { item.draft = draft; item.problem = reason; }
+// The spelling in use for a label's key by the other items, as the server keeps it: one spelling per label.
+function spelling(label, path) {
+  if (!label) { return label; }
+  const key = labelRule.key(label);
+  const other = items.find((item) => item.path !== path && item.label && labelRule.key(item.label) === key);
+  return other ? other.label : label;
+}
+function readStored(key) {
+  try {
+    return new Map(JSON.parse(localStorage.getItem(key) || "[]"));
+  } catch (error) {
+    return new Map();
+  }
+}
+function writeStored(key, entries) {
+  try {
+    localStorage.setItem(key, JSON.stringify(entries));
+    return true;
+  } catch (error) {
+    report(`the browser could not keep the labels (${error.message})`, true);
+    return false;
+  }
+}
+function refusedEntries() { return items.filter((item) => item.problem).map((item) => [item.path, [item.draft,
+                                                                                                     item.problem]]); }
 
 function offlineStore() {
-  function read() {
-    try {
-      return new Map(JSON.parse(localStorage.getItem(config.storageKey) || "[]"));
-    } catch (error) {
-      return new Map();
-    }
-  }
+  const refusedKey = config.storageKey + ":refused";
   return {
     async load() {
-      const saved = read();
-      return {items: config.items.map((item) => ({path: item.path, src: item.src,
-                                                 label: saved.has(item.path) ? String(saved.get(item.path)) : ""}))};
+      return {items: config.items.map((item) => makeItem(item.path, item.src, "")),
+              kept: [...readStored(config.storageKey)].map(([path, label]) => ({path: path, label: String(label)})),
+              refused: readStored(refusedKey)};
     },
     save(changes) {
-      const saved = read();
+      let note = "";
       for (const change of changes) {
-        if (change.label) { saved.set(change.path, change.label); } else { saved.delete(change.path); }
+        const item = byPath.get(change.path);
+        if (!item) { continue; }
+        const checked = labelRule.clean(change.label);
+        if (checked.error) {
+          refuse(item, change.label, checked.error);
+          note = `NOT kept: ${checked.error}`;
+          continue;
+        }
+        const label = spelling(checked.label, item.path);
+        accept(item, label);
+        if (label !== checked.label) { note = `kept as ${label}, the spelling already in use`; }
       }
-      try {
-        localStorage.setItem(config.storageKey, JSON.stringify([...saved]));
-        report(`${labeledCount()} labels kept in this browser; Save writes them to ${config.saveName}`);
-      } catch (error) {
-        report(`the browser could not keep the labels (${error.message}): press Save now`, true);
+      if (this.persist()) {
+        report(note || `${labeledCount()} labels kept in this browser; Save writes them to ${config.saveName}`,
+               note.startsWith("NOT"));
       }
+      renderProblem();
+    },
+    persist() {
+      const kept = writeStored(config.storageKey, items.filter((item) => item.label).map((item) => [item.path,
+                                                                                                    item.label]));
+      return writeStored(refusedKey, refusedEntries()) && kept;
     },
     leave() {},
   };
@@ -108,59 +194,99 @@ function offlineStore() {
 
 async function send(url, body, keepalive) {
   const response = await fetch(url, {method: "POST", keepalive: Boolean(keepalive), body: JSON.stringify(body),
-    headers: {"Content-Type": "application/json", "X-Skgmvae-Token": config.token}});
+    headers: {"Content-Type": "application/json"}});
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = new Error(answer.error || `${response.status} ${response.statusText}`);
-    error.refused = response.status < 500;  // the server read the request and refused it: sending again won't help
+    // Held: the labels wait in the browser until the page is opened at the server's address again.
+    error.held = Boolean(answer.credential) || response.status === 409;
+    error.refused = response.status < 500 && !error.held;  // sending the same again won't help
     throw error;
   }
   return answer;
 }
 
 function serverStore() {
-  const pending = new Map();
+  const pending = new Map();  // path -> text typed and not answered yet
+  let storageKey = null;
   let sending = false;
+  let held = false;
+  function keep() {
+    // What is not saved yet survives a reload, a closed tab and a restarted server (same port, same origin).
+    if (storageKey) {
+      writeStored(storageKey, [...pending]);
+      writeStored(storageKey + ":refused", refusedEntries());
+    }
+  }
+  function settle(change, result) {
+    if (pending.get(change.path) !== change.label) { return; }  // typed again since: the newer text goes next
+    pending.delete(change.path);
+    const item = byPath.get(change.path);
+    if (!item) { return; }
+    delete item.typed;
+    if (result.saved) { accept(item, result.label); } else { refuse(item, change.label, result.error); }
+  }
   async function flush() {
-    if (sending || !pending.size) { return; }
+    if (sending || held || !pending.size) { return; }
     sending = true;
-    const batch = [...pending].map(([path, label]) => ({path: path, label: label}));
-    let sent = false;
+    const batch = [...pending].slice(0, batchSize).map(([path, label]) => ({path: path, label: label}));
+    let again = false;
     try {
       const answer = await send("api/labels", {labels: batch});
-      for (const change of batch) { if (pending.get(change.path) === change.label) { pending.delete(change.path); } }
-      report(`saved: ${answer.n_labeled} images labeled in ${answer.csv}`);
-      sent = true;
+      batch.forEach((change, i) => settle(change, answer.results[i]));
+      const notes = answer.results.filter((result) => result.note).map((result) => result.note);
+      const refused = refusedCount();
+      report(`saved: ${answer.n_labeled} images labeled in ${answer.csv}` +
+             (refused ? `; ${refused} NOT saved (shown on their images)` : "") +
+             (notes.length ? `; ${notes[notes.length - 1]}` : ""), refused > 0);
+      again = pending.size > 0;
     } catch (error) {
-      if (error.refused) {
-        for (const change of batch) { if (pending.get(change.path) === change.label) { pending.delete(change.path); } }
+      if (error.held) {
+        held = true;
+        report(`NOT saved: ${error.message}. ${pending.size} labels not saved yet are kept in this browser and ` +
+               "sent once the page is open again", true);
+      } else if (error.refused) {
+        batch.forEach((change) => settle(change, {saved: false, error: error.message}));
         report(`NOT saved: ${error.message}`, true);
+        again = pending.size > 0;
       } else {
-        report(`NOT saved yet (${error.message}); trying again`, true);
-        setTimeout(flush, 2000);
+        report(`NOT saved yet (${error.message}); ${pending.size} labels kept, trying again`, true);
+        setTimeout(flush, 1000);
       }
     } finally {
       sending = false;
+      keep();
+      renderProblem();
     }
-    if (sent && pending.size) { flush(); }
+    if (again) { flush(); }
   }
   return {
     async load() {
       const response = await fetch("api/state");
-      const state = await response.json();
+      const state = await response.json().catch(() => ({}));
       if (!response.ok) { throw new Error(state.error || response.statusText); }
+      storageKey = state.storageKey;
       report(`labels are written to ${state.csv} as you go`);
-      return {items: state.items.map((item) => ({path: item.path, src: imageUrl(item.path), label: item.label})),
-              clusters: state.clusters};
+      return {items: state.items.map((item) => makeItem(item.path, imageUrl(item.path), item.label)),
+              kept: [...readStored(storageKey)].map(([path, label]) => ({path: path, label: String(label)})),
+              refused: readStored(storageKey + ":refused"), clusters: state.clusters};
     },
     save(changes) {
-      for (const change of changes) { pending.set(change.path, change.label); }
+      for (const change of changes) {
+        const item = byPath.get(change.path);
+        if (item) { item.typed = change.label; }
+        pending.set(change.path, change.label);
+      }
+      keep();
       flush();
     },
+    persist: keep,
     leave() {
-      if (pending.size) {
-        send("api/labels", {labels: [...pending].map(([path, label]) => ({path: path, label: label}))}, true)
-          .catch(() => {});
+      keep();
+      if (pending.size && !held) {
+        send("api/labels", {labels: [...pending].slice(0, batchSize).map(([path, label]) => ({path: path,
+                                                                                              label: label}))},
+             true).catch(() => {});
       }
     },
   };
@@ -171,19 +297,23 @@ const store = config.mode === "server" ? serverStore() : offlineStore();
 function commit() {
   // The box holds the shown image's label only while the one-image view is shown.
   if (!items.length || $("image-view").hidden) { return; }
-  const value = box.value.trim();
-  if (value !== items[current].label) {
-    items[current].label = value;
-    store.save([{path: items[current].path, label: value}]);
-  }
+  if (box.value !== shown(items[current])) { store.save([{path: items[current].path, label: box.value}]); }
+}
+function renderProblem() {
+  if (!items.length) { return; }
+  const item = items[current];
+  $("problem").textContent = item.problem ? `not saved: ${item.problem}` : "";
+  const refused = refusedCount();
+  $("position").textContent = `image ${current + 1} of ${items.length}, ${labeledCount()} labeled` +
+    (refused ? `, ${refused} not saved` : "");
 }
 function render() {
   if (!items.length) { $("position").textContent = "no images to label"; return; }
   const item = items[current];
   $("image").src = item.src;
   $("path").textContent = item.path;
-  $("position").textContent = `image ${current + 1} of ${items.length}, ${labeledCount()} labeled`;
-  box.value = item.label;
+  box.value = shown(item);
+  renderProblem();
   box.focus();
 }
 function show(index) {
@@ -207,7 +337,9 @@ function save() {
   document.body.appendChild(link);
   link.click();
   link.remove();
-  report(`saved ${labeledCount()} labels to ${config.saveName}`);
+  const refused = refusedCount();
+  report(`saved ${labeledCount()} labels to ${config.saveName}` +
+         (refused ? `; ${refused} refused ones are not in it (shown on their images)` : ""), refused > 0);
 }
 function parseCsv(text) {
   const rows = [];
@@ -254,17 +386,21 @@ async function openLabels(file) {
   let unknown = 0;
   for (const row of rows) {
     const path = (row[pathColumn] || "").trim();
-    const label = (row[labelColumn] || "").trim();
-    const item = byPath.get(path);
+    const label = row[labelColumn] || "";
     if (!path) { continue; }
-    if (!item) { unknown += 1; continue; }
-    if (label && label !== item.label) { item.label = label; changes.push({path: path, label: label}); }
+    if (!byPath.has(path)) { unknown += 1; continue; }
+    if (labelRule.clean(label).label !== "") { changes.push({path: path, label: label}); }
   }
+  const before = refusedCount();
   store.save(changes);
   current = firstBlank();
   render();
-  const note = unknown ? `; ${unknown} of its paths are not on this page` : "";
-  report(`read ${changes.length} labels from ${file.name}${note}`, unknown > 0);
+  const notes = [];
+  if (unknown) { notes.push(`${unknown} of its paths are not on this page`); }
+  if (refusedCount() > before) { notes.push(`${refusedCount() - before} of its labels are refused (shown on their ` +
+                                            "images)"); }
+  report(`read ${changes.length} labels from ${file.name}${notes.length ? "; " + notes.join("; ") : ""}`,
+         notes.length > 0);
 }
 
 function showView(name) {
@@ -319,16 +455,16 @@ async function loadCluster(position) {
 }
 async function confirmCluster() {
   if (!cluster || !cluster.members.length) { return; }
-  const label = $("cluster-label").value.trim();
-  if (!label) { loadCluster(cluster.position + 1); return; }
+  const typed = $("cluster-label").value;
+  if (!typed.trim()) { loadCluster(cluster.position + 1); return; }
   const cells = [...$("grid").children];
   const excluded = cluster.members.filter((path, i) => cells[i].getAttribute("aria-pressed") === "true");
   const included = cluster.members.filter((path, i) => cells[i].getAttribute("aria-pressed") !== "true");
   try {
-    const answer = await send("api/cluster", {component: cluster.component, label: label, included: included,
+    const answer = await send("api/cluster", {component: cluster.component, label: typed, included: included,
                                               excluded: excluded});
-    for (const path of included) { (byPath.get(path) || addItem(path, "")).label = label; }
-    report(`saved: ${included.length} images labeled ${label}; ${answer.n_labeled} labeled in ${answer.csv}`);
+    for (const path of included) { accept(byPath.get(path) || addItem(path, ""), answer.label); }
+    report(`saved: ${included.length} images labeled ${answer.label}; ${answer.n_labeled} labeled in ${answer.csv}`);
   } catch (error) {
     report(`NOT saved (${error.message})`, true);
     return;
@@ -364,16 +500,28 @@ const served = config.mode === "server";
 $("offline-tools").hidden = served;
 $("offline-help").hidden = served;
 $("server-help").hidden = !served;
+if (served && location.search) {
+  // The key has been exchanged for the cookie: keep it out of the address bar and the history.
+  history.replaceState(null, "", location.pathname + location.hash);
+}
 store.load().then((state) => {
   items = [];
   byPath = new Map();
   for (const item of state.items) { items.push(item); byPath.set(item.path, item); }
+  const kept = state.kept.filter((change) => byPath.has(change.path) && change.label !== byPath.get(change.path).label);
+  if (kept.length) { store.save(kept); }
+  for (const [path, [draft, problem]] of state.refused) {
+    const item = byPath.get(path);
+    if (item && item.typed === undefined) { refuse(item, String(draft), String(problem)); }
+  }
+  store.persist();
   current = firstBlank();
   render();
+  if (served && kept.length) { report(`sending ${kept.length} labels this browser kept from before`); }
   if (state.clusters) {
     $("views").hidden = false;
     if (location.hash === "#clusters") { showView("cluster"); }
   }
 }).catch((error) => report(`could not load the labels (${error.message})`, true));
 </script></body></html>
-"""
+""".replace("__RULE__", RULE.strip())

@@ -12,13 +12,23 @@ images to label first (:func:`skgmvae.suggest_labels`), leaving out those
 labeled in earlier rounds, in a CSV and an offline page to fill it in;
 ``label`` serves a page on 127.0.0.1 that writes each label to the CSV at
 once, one image or a cluster at a time; ``predict`` names the clusters with
-the labels given and writes a label for every image.
+the labels given and writes a label for every image; ``labels`` checks
+labels files and, with ``--fix``, rewrites them so that every command reads
+them (one spelling per label, :mod:`skgmvae.labeling`).
+
+Every command that writes settles its output names before its long work and
+writes each file whole at the end; a file that appeared meanwhile is never
+replaced (without ``--force``): the output goes beside it under a fresh name,
+which the command prints.
 """
 
 import argparse
 import csv
+import html
 import io
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -28,18 +38,35 @@ from pathlib import Path
 import numpy as np
 
 from . import ClusterLabelDecoder, GMVAETransformer, suggest_labels
+from ._io import fresh_name, settle_outputs, write_outputs
 from ._persistence import read_metadata
 from ._validation import labeled_mask
 from .datasets import list_image_files, load_image_folder
-from .labeling import labeling_page, read_label_files, saved_labels_name, suggestions_csv, write_atomic
+from .labeling import (
+    FIX_COMMAND,
+    fix_label_files,
+    labeling_page,
+    read_label_files,
+    saved_labels_name,
+    suggestions_csv,
+)
 
-COMMANDS = ("fit", "suggest", "label", "predict")
+#: The commands of the labeling loop and what each does (the help of ``skgmvae`` lists them too).
+COMMAND_HELP = {
+    "fit": "train a GMVAE on a folder of images, without labels",
+    "suggest": "list the images to label first, with a page to label them",
+    "label": "label images in the browser; every label is written at once",
+    "predict": "label every image from the labels given",
+    "labels": "check labels files; --fix rewrites them so that every command reads them",
+}
+COMMANDS = tuple(COMMAND_HELP)
 EXAMPLES = """examples:
   skgmvae fit scans/ --out model.pt
   skgmvae suggest model.pt scans/ -n 100 --out to_label.csv
   skgmvae label scans/ --labels to_label.csv --model model.pt   (or open to_label.html, label, Save)
   skgmvae suggest model.pt scans/ -n 100 --labels to_label.csv --out round2.csv
   skgmvae predict model.pt scans/ --labels to_label.csv --labels round2.csv --out predictions.csv
+  skgmvae labels to_label.csv round2.csv --fix   (one spelling per label, as every command reads them)
 """
 INTERRUPTED = 130
 
@@ -49,7 +76,7 @@ def build_parser():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    fit = commands.add_parser("fit", help="train a GMVAE on a folder of images, without labels",
+    fit = commands.add_parser("fit", help=COMMAND_HELP["fit"],
                               epilog="example:\n  skgmvae fit scans/ --out model.pt --k 100",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     fit.add_argument("images", help="folder of PNG/JPEG images (nested folders allowed)")
@@ -68,7 +95,7 @@ def build_parser():
                      help="on Ctrl-C, save the model of the last completed epoch (default: save nothing)")
     fit.add_argument("--force", action="store_true", help="replace the output files if they exist")
 
-    suggest = commands.add_parser("suggest", help="list the images to label first, with a page to label them",
+    suggest = commands.add_parser("suggest", help=COMMAND_HELP["suggest"],
                                   epilog="example:\n  skgmvae suggest model.pt scans/ -n 100 --out to_label.csv",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     suggest.add_argument("model", help="model file written by `skgmvae fit`")
@@ -80,9 +107,10 @@ def build_parser():
     suggest.add_argument("--strategy", choices=["representative", "uncertain"], default="representative")
     suggest.add_argument("--force", action="store_true", help="replace the output files if they exist")
 
-    label = commands.add_parser("label", help="label images in the browser; every label is written at once",
+    label = commands.add_parser("label", help=COMMAND_HELP["label"],
                                 epilog="example:\n  skgmvae label scans/ --labels to_label.csv --model model.pt\n"
-                                       "(serves on 127.0.0.1 only; Ctrl-C stops, the labels are already saved)",
+                                       "(serves on 127.0.0.1 only, at an address that holds a key; Ctrl-C stops, "
+                                       "the labels are already saved)",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     label.add_argument("images", help="the image folder (only its images are served)")
     label.add_argument("--labels", required=True, metavar="CSV",
@@ -90,11 +118,13 @@ def build_parser():
                             "does not exist yet; rewritten on each label")
     label.add_argument("--model", default=None,
                        help="model file written by `skgmvae fit`: adds the view that labels a cluster at a time")
-    label.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: any free port)")
+    label.add_argument("--port", type=int, default=None,
+                       help="port on 127.0.0.1 (default: one derived from the labels file, the same on every start, "
+                            "or any free port when it is taken; 0: any free port)")
     label.add_argument("--no-browser", action="store_true", help="print the address instead of opening a browser")
     label.add_argument("--grid-size", type=int, default=20, help="images shown per cluster (default 20)")
 
-    predict = commands.add_parser("predict", help="label every image from the labels given",
+    predict = commands.add_parser("predict", help=COMMAND_HELP["predict"],
                                   epilog="example:\n  skgmvae predict model.pt scans/ --labels labels.csv "
                                          "--out predictions.csv",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -103,11 +133,19 @@ def build_parser():
     predict.add_argument("--labels", required=True, action="append", metavar="CSV",
                          help="CSV with columns path and label (blank = unlabeled); repeat it for several rounds")
     predict.add_argument("--out", required=True, help="CSV of predictions to write")
-    predict.add_argument("--ignore-case", action="store_true", help="treat 'A' and 'a' as one label (lower-cased)")
+    predict.add_argument("--ignore-case", action="store_true", help=argparse.SUPPRESS)  # replaced: see run_predict
     predict.add_argument("--flag", type=int, default=None,
                          help="how many of the least certain images to flag as worth labeling next "
                               "(default: 5%% of the images, at most 100)")
     predict.add_argument("--force", action="store_true", help="replace the output file if it exists")
+
+    labels = commands.add_parser("labels", help=COMMAND_HELP["labels"],
+                                 epilog="example:\n  skgmvae labels to_label.csv round2.csv --fix\n"
+                                        "(labels that differ only in case become their first spelling, in row "
+                                        "order, the files in the order given; -1 becomes blank)",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    labels.add_argument("files", nargs="+", metavar="CSV", help="labels files, in the order of the rounds")
+    labels.add_argument("--fix", action="store_true", help="rewrite the files (each whole) with what is listed")
     return parser
 
 
@@ -137,12 +175,21 @@ def contact_sheet(gmvae, side, n_components=40, n_samples=8):
     return buffer.getvalue()
 
 
+def _sheet_of(model):
+    return model.with_name(model.stem + "-clusters.png")
+
+
+def _say_if_moved(asked, written):
+    for wanted, target in zip(asked, written):
+        if wanted != target:
+            print(f"note: {wanted} appeared while this command ran; it is untouched, and this output was written "
+                  f"as {target} instead", file=sys.stderr)
+
+
 def run_fit(args):
     out = Path(args.out)
-    sheet = out.with_name(out.stem + "-clusters.png")
-    for target in (out, sheet):
-        if target.exists() and not args.force:
-            raise FileExistsError(f"{target} exists already; pass --force to replace it.")
+    sheet = _sheet_of(out)
+    settle_outputs([out, sheet], force=args.force)
     metadata = {"side": args.side, "invert": args.invert, "on_error": "skip" if args.skip_unreadable else "raise"}
     data = _read_folder(args.images, metadata)
     n_images = len(data.paths)
@@ -170,11 +217,14 @@ def run_fit(args):
     metadata["invert"] = "yes" if data.inverted else "no"
     with io.BytesIO() as buffer:
         gmvae.save(buffer, metadata={**metadata, "images": str(args.images), "n_images": n_images})
-        write_atomic(out, buffer.getvalue(), force=args.force)
-    write_atomic(sheet, contact_sheet(gmvae, args.side), force=args.force)
+        model = buffer.getvalue()
+    samples = contact_sheet(gmvae, args.side)
+    written = write_outputs(lambda attempt: (fresh_name(out, attempt), _sheet_of(fresh_name(out, attempt))),
+                            lambda targets: (model, samples), force=args.force)
+    _say_if_moved((out, sheet), written)
     print(f"fitted in {time.perf_counter() - start:.0f} s: {gmvae.n_components_used_:.0f} of {k} clusters in "
           f"effective use")
-    print(f"wrote {out} (the model) and {sheet} (samples of the clusters)")
+    print(f"wrote {written[0]} (the model) and {written[1]} (samples of the clusters)")
 
 
 def _check_not_an_input(out, label_files):
@@ -187,9 +237,7 @@ def run_suggest(args):
     out = Path(args.out)
     page = out.with_suffix(".html")
     _check_not_an_input(out, args.labels)
-    for target in (out, page):
-        if target.exists() and not args.force:
-            raise FileExistsError(f"{target} exists already; pass --force to replace it, or choose another --out.")
+    settle_outputs([out, page], force=args.force)
     gmvae = GMVAETransformer.load(args.model)
     metadata = read_metadata(args.model)
     data = _read_folder(args.images, metadata)
@@ -204,17 +252,43 @@ def run_suggest(args):
     chosen = candidates[suggest_labels(gmvae, data.X[candidates], min(args.n, len(candidates)),
                                        strategy=args.strategy)]
     paths = [data.paths[index] for index in chosen]
-    write_atomic(out, suggestions_csv(paths), force=args.force)
     side = int(metadata.get("side", 28))
-    write_atomic(page, labeling_page(paths, np.asarray(data.X[chosen], dtype=np.float64), side, csv_name=out.name),
-                 force=args.force)
+    images = np.asarray(data.X[chosen], dtype=np.float64)
+    # The page names its CSV (the name Save gives the labels): both are rendered for the names they get.
+    out, page = write_outputs(
+        lambda attempt: (fresh_name(out, attempt), fresh_name(out, attempt).with_suffix(".html")),
+        lambda targets: (suggestions_csv(paths), labeling_page(paths, images, side, csv_name=targets[0].name)),
+        force=args.force)
+    _say_if_moved((Path(args.out), Path(args.out).with_suffix(".html")), (out, page))
     print(f"wrote {out} ({len(paths)} images to label, most useful first) and {page}")
     print(f"to label them: skgmvae label {args.images} --labels {out} --model {args.model}  (saved as you go), or "
           f"open {page} in a browser (kept in the browser; Save downloads {saved_labels_name(out.name)})")
 
 
+def _redirect_file(folder, url):
+    """A page that sends the browser to ``url``: opened instead of the address, whose key would show in ``ps``."""
+    target = Path(folder) / "open-label-page.html"
+    quoted = html.escape(url)
+    target.write_text(f'<!DOCTYPE html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={quoted}">'
+                      f'<title>skgmvae label</title><p><a href="{quoted}">Open the labeling page</a></p>\n',
+                      encoding="utf-8")
+    target.chmod(0o600)
+    return target
+
+
+def _serve_label_session(session, port):
+    from ._label_server import default_port, make_server
+
+    if port is not None:
+        return make_server(session, port)
+    try:
+        return make_server(session, default_port(session.csv_path))
+    except OSError:  # taken (another server, or another program): any free port
+        return make_server(session, 0)
+
+
 def run_label(args):
-    from ._label_server import LabelSession, make_server
+    from ._label_server import LabelSession, session_url
 
     log_density = None
     if args.model is not None:
@@ -226,21 +300,28 @@ def run_label(args):
         folder = Path(args.images)
         paths = [path.relative_to(folder).as_posix() for path in list_image_files(folder)]
     session = LabelSession(args.images, paths, args.labels, log_density=log_density, grid_size=args.grid_size)
-    server = make_server(session, args.port)
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    server = _serve_label_session(session, args.port)
+    url = session_url(server)
     existed = Path(args.labels).exists()
     print(f"labeling {len(session.rows)} images of {args.images} "
           f"({'the rows of ' + args.labels if existed else 'all of them; ' + args.labels + ' is new'}, "
           f"{session.n_labeled()} labeled so far){'' if log_density is None else ', a cluster at a time too'}")
     print(f"open {url}  (each label is written to {args.labels} at once; Ctrl-C stops)", flush=True)
-    if not args.no_browser:
-        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    print("the address holds this server's key: keep it to yourself. A tab still open from an earlier `skgmvae "
+          "label` on this file: open this address in it; the labels it had not saved are sent then.", flush=True)
+    folder = tempfile.mkdtemp(prefix="skgmvae-label-")
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        if not args.no_browser:
+            redirect = _redirect_file(folder, url)
+            threading.Timer(0.5, webbrowser.open, args=(redirect.as_uri(),)).start()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
     finally:
-        server.server_close()
+        shutil.rmtree(folder, ignore_errors=True)
     print(f"stopped: {session.n_labeled()} images labeled in {args.labels}")
 
 
@@ -272,12 +353,15 @@ def _search_routes(gmvae, X, y):
 
 def run_predict(args):
     out = Path(args.out)
-    if out.exists() and not args.force:
-        raise FileExistsError(f"{out} exists already; pass --force to replace it, or choose another --out.")
+    if args.ignore_case:
+        raise ValueError("--ignore-case is gone: labels that differ only in case are one label in every command, "
+                         f"in their first spelling. A file that spells one in two cases: `{FIX_COMMAND} "
+                         f"{' '.join(args.labels)}` rewrites it with the first spelling.")
     _check_not_an_input(out, args.labels)
+    settle_outputs([out], force=args.force)
     gmvae = GMVAETransformer.load(args.model)
     data = _read_folder(args.images, read_metadata(args.model))
-    merged = read_label_files(args.labels, data.paths, ignore_case=args.ignore_case)
+    merged = read_label_files(args.labels, data.paths)
     y = merged.labels
     labeled = labeled_mask(y)
     if not labeled.any():
@@ -300,16 +384,10 @@ def run_predict(args):
     n_flag = args.flag if args.flag is not None else min(100, max(1, n_images // 20))
     unlabeled_rows = np.flatnonzero(~labeled)
     flagged = set(unlabeled_rows[np.argsort(certainty[unlabeled_rows], kind="stable")[:n_flag]].tolist())
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "label", "given", *[f"{kind}_{rank}" for rank in (1, 2, 3) for kind in ("label", "score")],
-                     "label_next"])
-    for row, path in enumerate(data.paths):
-        ranked = [value for column in top[row] for value in (classes[column], f"{proba[row, column]:.3f}")]
-        ranked += [""] * (6 - len(ranked))
-        given = y[row] if labeled[row] else ""
-        writer.writerow([path, given or predicted[row], given, *ranked, "yes" if row in flagged else ""])
-    write_atomic(out, buffer.getvalue(), force=args.force)
+    text = predictions_csv(data.paths, y, predicted, proba, classes, flagged)
+    (out,) = write_outputs(lambda attempt: (fresh_name(args.out, attempt),), lambda targets: (text,),
+                           force=args.force)
+    _say_if_moved((Path(args.out),), (out,))
     print(f"{int(labeled.sum())} labeled images, {len(search.classes_)} classes")
     for line in report:
         print(line)
@@ -321,12 +399,60 @@ def run_predict(args):
           f"{len(flagged)} of the least certain flagged in the label_next column")
 
 
+def predictions_csv(paths, y, predicted, proba, classes, flagged):
+    """The CSV ``predict`` writes: each image's label (the given one where there is one), the three likeliest.
+
+    Parameters
+    ----------
+    paths : list of str
+    y : ndarray of object, shape (n_images,)
+        The labels given, -1 where none.
+    predicted : ndarray of shape (n_images,)
+    proba : ndarray of shape (n_images, n_classes)
+    classes : ndarray of shape (n_classes,)
+    flagged : set of int
+        Rows flagged as worth labeling next.
+
+    Returns
+    -------
+    str
+    """
+    labeled = labeled_mask(y)
+    top = np.argsort(-proba, axis=1)[:, :3]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["path", "label", "given", *[f"{kind}_{rank}" for rank in (1, 2, 3) for kind in ("label", "score")],
+                     "label_next"])
+    for row, path in enumerate(paths):
+        ranked = [value for column in top[row] for value in (classes[column], f"{proba[row, column]:.3f}")]
+        ranked += [""] * (6 - len(ranked))
+        given = y[row] if labeled[row] else ""
+        writer.writerow([path, given or predicted[row], given, *ranked, "yes" if row in flagged else ""])
+    return buffer.getvalue()
+
+
+def run_labels(args):
+    changes = fix_label_files(args.files, write=args.fix)
+    for csv_path, line, before, after in changes:
+        print(f"{csv_path} (line {line}): {before!r} -> {after!r}" if after else
+              f"{csv_path} (line {line}): {before!r} -> blank ({before.strip()!r} marks an unlabeled image)")
+    if not changes:
+        print(f"{', '.join(args.files)}: every label reads as it is written; nothing to fix")
+    elif args.fix:
+        print(f"rewrote {len({change[0] for change in changes})} file(s): {len(changes)} label(s) changed")
+    else:
+        print(f"{len(changes)} label(s) to change: run `{FIX_COMMAND} {' '.join(args.files)}` to rewrite the files")
+        return 1
+    return 0
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    runner = {"fit": run_fit, "suggest": run_suggest, "label": run_label, "predict": run_predict}[args.command]
+    runner = {"fit": run_fit, "suggest": run_suggest, "label": run_label, "predict": run_predict,
+              "labels": run_labels}[args.command]
     try:
         return runner(args) or 0
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
+    except (OSError, ValueError) as error:  # files that exist, are missing or unwritable; bad input
         print(f"skgmvae {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -36,6 +36,27 @@ def draw_labeled_rows(n_rows, n_labels, seed):
     return np.random.RandomState(seed).choice(n_rows, n_labels, replace=False)
 
 
+def semi_supervised_dtype(dtype):
+    """The dtype of a target that holds the classes of ``dtype`` and the -1 of unlabeled rows.
+
+    Unsigned integers cannot hold -1 and booleans would read it as True: they
+    become ``int64`` (``uint64`` and booleans, objects); strings become objects.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgmvae.evaluation import semi_supervised_dtype
+    >>> semi_supervised_dtype(np.dtype(np.uint8))
+    dtype('int64')
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind in "OUSb" or (dtype.kind == "u" and dtype.itemsize == 8):
+        return np.dtype(object)
+    if dtype.kind == "u":
+        return np.dtype(np.int64)
+    return dtype
+
+
 def label_efficiency(features, y, methods, label_counts, *, n_seeds=5, test_features=None, y_test=None,
                      random_state=0, verbose=False):
     """Accuracy of each method for each number of random labels and seed.
@@ -81,7 +102,7 @@ def label_efficiency(features, y, methods, label_counts, *, n_seeds=5, test_feat
         labeled = draw_labeled_rows(n_pool, n_labels, random_state + seed)
         rest = np.ones(n_pool, dtype=bool)
         rest[labeled] = False
-        y_semi = np.full(n_pool, UNLABELED, dtype=object if y.dtype.kind in "OUS" else y.dtype)
+        y_semi = np.full(n_pool, UNLABELED, dtype=semi_supervised_dtype(y.dtype))
         y_semi[labeled] = y[labeled]
         for name, (estimator, feature_name) in methods.items():
             base = {"method": name, "n_labels": n_labels, "seed": seed}

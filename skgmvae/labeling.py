@@ -1,12 +1,35 @@
-"""The files of the labeling loop: the labels CSV a person fills, the page to fill it in, safe writes.
+"""The files of the labeling loop: what a label is, the labels CSV a person fills, the page to fill it in.
 
-The loop (``skgmvae fit / suggest / predict``, see :mod:`skgmvae.cli`) names
-images by their path relative to the image folder. A labels file is a CSV
-with the columns ``path`` and ``label`` (others, such as ``order``, are
+The loop (``skgmvae fit / suggest / label / predict``, see :mod:`skgmvae.cli`)
+names images by their path relative to the image folder. A labels file is a
+CSV with the columns ``path`` and ``label`` (others, such as ``order``, are
 ignored). Blank labels mark images not labeled yet, so a partly filled file
-is valid. Labels are stripped of surrounding spaces; two labels that differ
-only in case ("a" and "A") are an error unless case is ignored, which
-lower-cases every label.
+is valid.
+
+What a label is
+---------------
+One rule, :func:`clean_label`, used by every command that reads a labels
+file, by the server of ``skgmvae label`` before it writes, and mirrored by
+the labeling page's script (tested against this one on the same cases):
+
+1. The text is put in Unicode normalisation form NFC, so that an accent typed
+   as one character or as a letter and a combining mark is one label.
+2. The characters of :data:`TRIMMED` (the Unicode White_Space characters:
+   spaces of every width, tabs, line breaks) are trimmed from both ends;
+   what is left empty means "no label".
+3. A label holding a control character, an invisible format character
+   (zero-width space or joiner, direction marks, byte order mark), a lone
+   surrogate or a line or paragraph separator is refused, as is one longer
+   than :data:`MAX_LABEL_LENGTH` characters, and ``-1`` (the marker of
+   unlabeled rows, :mod:`skgmvae._labels`).
+
+Two labels that differ only in case (:func:`label_key`: "Cat", "cat",
+"CAT") are one label, written in its first spelling: the server stores
+"Cat" as "cat" when "cat" is already in the file, and says so. A file that
+holds two such spellings anyway (edited by hand, or written by an older
+version) stops every command with the lines named and one way out,
+``skgmvae labels --fix FILE`` (:func:`fix_label_files`), which rewrites it with
+the first spelling of each label.
 """
 
 import base64
@@ -16,6 +39,7 @@ import html
 import io
 import json
 import secrets
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +49,120 @@ from ._label_page import PAGE as _PAGE
 from ._validation import UNLABELED
 
 LABELS_COLUMNS = ("path", "label")
+#: Trimmed from both ends of a label: the characters with Unicode's White_Space property.
+TRIMMED = ("\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+           + "\u2028\u2029\u202f\u205f\u3000")
+#: The Unicode general categories a label may not hold, and how an error names them.
+REFUSED_CATEGORIES = {
+    "Cc": "a control character",
+    "Cf": "an invisible format character (zero-width space or joiner, direction mark, byte order mark)",
+    "Cs": "a lone surrogate (half of a character)",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+}
+#: The longest label, in characters (code points) after normalisation.
+MAX_LABEL_LENGTH = 200
+FIX_COMMAND = "skgmvae labels --fix"
+
+
+def clean_label(text):
+    """A label as every command reads and writes it; ``""`` for no label.
+
+    Parameters
+    ----------
+    text : str
+        The label as typed or read from a file.
+
+    Returns
+    -------
+    str
+        ``text`` in NFC, with the :data:`TRIMMED` characters removed from
+        both ends; ``""`` when nothing is left.
+
+    Raises
+    ------
+    ValueError
+        When the label is not text, holds a character of
+        :data:`REFUSED_CATEGORIES`, is longer than :data:`MAX_LABEL_LENGTH`
+        characters, or is ``-1``; the message says which and how to fix it.
+
+    Examples
+    --------
+    >>> from skgmvae.labeling import clean_label
+    >>> clean_label("  cafe\\u0301 ")
+    'café'
+    >>> clean_label("")
+    ''
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"a label is text, got {type(text).__name__}.")
+    label = unicodedata.normalize("NFC", text).strip(TRIMMED)
+    for character in label:
+        category = unicodedata.category(character)
+        if category in REFUSED_CATEGORIES:
+            raise ValueError(f"the label holds U+{ord(character):04X}, {REFUSED_CATEGORIES[category]}; "
+                             "a label is one line of visible text.")
+    if len(label) > MAX_LABEL_LENGTH:
+        raise ValueError(f"the label is {len(label)} characters long; a label has at most {MAX_LABEL_LENGTH}.")
+    if label == str(UNLABELED):
+        raise ValueError(f"{label!r} marks unlabeled images in skgmvae; leave the label empty for an image "
+                         "without one.")
+    return label
+
+
+def label_key(label):
+    """What two spellings of one label share: the label upper-cased, then lower-cased, in NFC.
+
+    Going through upper case makes "ß", "SS" and "ss" one label, as they are
+    once capitalised; the page's script computes the same key with
+    ``toUpperCase().toLowerCase()``.
+
+    Examples
+    --------
+    >>> from skgmvae.labeling import label_key
+    >>> label_key("Straße") == label_key("STRASSE")
+    True
+    """
+    return unicodedata.normalize("NFC", label.upper().lower())
+
+
+class LabelSpellings:
+    """The spelling in use of each label, for a set of labels that changes: what keeps one spelling per label.
+
+    Each label given to :meth:`add` is counted under its :func:`label_key`;
+    :meth:`spelling` answers the spelling already in use for a key (the
+    first one added, while any label of that key is counted), or the label
+    itself.
+
+    Parameters
+    ----------
+    labels : iterable of str, optional
+        Labels in use from the start ("" ignored).
+    """
+
+    def __init__(self, labels=()):
+        self._spelling, self._count = {}, {}
+        for label in labels:
+            self.add(label)
+
+    def spelling(self, label):
+        """The spelling of ``label``'s key in use, or ``label`` when none is."""
+        return self._spelling.get(label_key(label), label) if label else label
+
+    def add(self, label):
+        """Count ``label`` (in the spelling :meth:`spelling` gives)."""
+        if label:
+            key = label_key(label)
+            self._spelling.setdefault(key, label)
+            self._count[key] = self._count.get(key, 0) + 1
+
+    def remove(self, label):
+        """Stop counting one use of ``label``; its spelling is forgotten with its last use."""
+        if label:
+            key = label_key(label)
+            self._count[key] -= 1
+            if not self._count[key]:
+                del self._count[key], self._spelling[key]
 
 
 def suggestions_csv(paths):
@@ -43,7 +181,7 @@ def suggestions_csv(paths):
     return labels_csv(paths, [""] * len(paths), order=True)
 
 
-def read_labels(csv_path, paths, *, ignore_case=False):
+def read_labels(csv_path, paths):
     """The labels of a (partly) filled labels file, aligned with the images' ``paths``.
 
     Parameters
@@ -51,37 +189,37 @@ def read_labels(csv_path, paths, *, ignore_case=False):
     csv_path : str or Path
     paths : list of str
         The images' paths relative to their folder, in row order.
-    ignore_case : bool, default=False
-        Lower-case every label, so that "A" and "a" are one class.
 
     Returns
     -------
     ndarray of object, shape (len(paths),)
-        The label of each image, -1 where none is given.
+        The label of each image as :func:`clean_label` reads it, -1 where
+        none is given.
 
     Raises
     ------
     ValueError
         When the columns are not ``path`` and ``label``, a path is not one of
-        the images, an image is labeled twice with different labels, or two
-        labels differ only in case without ``ignore_case``.
+        the images, a label is refused by :func:`clean_label`, an image is
+        labeled twice with different labels, or one label is spelled in two
+        cases (``skgmvae labels --fix`` rewrites the file with the first).
     """
-    return read_label_files([csv_path], paths, ignore_case=ignore_case).labels
+    return read_label_files([csv_path], paths).labels
 
 
-def read_label_files(csv_paths, paths, *, ignore_case=False):
+def read_label_files(csv_paths, paths):
     """The labels of one or more labels files, merged and aligned with the images' ``paths``.
 
     An image may appear in several files with the same label; two different
-    labels for one image are an error that names both files.
+    labels for one image are an error that names both files. A label spelled
+    in two cases, in one file or across them, is an error that names both
+    lines and :func:`fix_label_files` (``skgmvae labels --fix``).
 
     Parameters
     ----------
     csv_paths : list of str or Path
     paths : list of str
         The images' paths relative to their folder, in row order.
-    ignore_case : bool, default=False
-        Lower-case every label, so that "A" and "a" are one class.
 
     Returns
     -------
@@ -103,7 +241,7 @@ def read_label_files(csv_paths, paths, *, ignore_case=False):
     position = {path: index for index, path in enumerate(paths)}
     labels = np.full(len(paths), UNLABELED, dtype=object)
     chosen = np.zeros(len(paths), dtype=bool)
-    where = {}
+    where, first_spelling, clashes = {}, {}, []
     for csv_path in csv_paths:
         columns, entries = read_table(csv_path)
         unknown = [row["path"] for row, _ in entries if row["path"].strip() not in position]
@@ -112,13 +250,13 @@ def read_label_files(csv_paths, paths, *, ignore_case=False):
                              f"{unknown[:5]}; paths are relative to the image folder, as `skgmvae suggest` "
                              "writes them.")
         for row, line in entries:
-            label = row["label"].strip()
+            label = _read_label(row["label"], csv_path, line)
             if not label:
                 continue
-            label = label.lower() if ignore_case else label
-            if label == str(UNLABELED):
-                raise ValueError(f"{csv_path} (line {line}) gives the label {label!r}, which marks unlabeled rows "
-                                 "in skgmvae; leave the label empty for an image without one.")
+            spelled = first_spelling.setdefault(label_key(label), (label, csv_path, line))
+            if spelled[0] != label:
+                clashes.append((spelled, (label, csv_path, line)))
+                continue
             index = position[row["path"].strip()]
             if labels[index] != UNLABELED and labels[index] != label:
                 first_file, first_line = where[index]
@@ -130,8 +268,95 @@ def read_label_files(csv_paths, paths, *, ignore_case=False):
             labels[index] = label
             where.setdefault(index, (csv_path, line))
             chosen[index] |= "order" in columns or row.get("view", "").strip() == "cluster"
-    _check_case_variants(labels, ", ".join(map(str, csv_paths)))
+    if clashes:
+        raise ValueError(_clash_message(clashes, csv_paths))
     return Bunch(labels=labels, chosen=chosen)
+
+
+def fix_label_files(csv_paths, *, write=True):
+    """Rewrite labels files so that every command reads them: one spelling per label, no ``-1``.
+
+    Each label spelled in several cases becomes its first spelling (in row
+    order, the files in the order given), a ``-1`` becomes blank (it marks
+    an unlabeled image anyway), and every label is written as
+    :func:`clean_label` reads it. Other columns and the row order are kept;
+    a file with nothing to change is left as it is.
+
+    Parameters
+    ----------
+    csv_paths : list of str or Path
+    write : bool, default=True
+        Rewrite the files (each whole, :func:`write_atomic`); False only
+        lists what would change.
+
+    Returns
+    -------
+    list of (str, int, str, str)
+        ``(file, line, label before, label after)`` of each label changed.
+
+    Raises
+    ------
+    ValueError
+        When a label is refused for another reason (a control character,
+        too long): those need a person's choice, and the message names their
+        lines; nothing is written then. Also when a file changed while it was
+        being fixed.
+    """
+    first_spelling, plans, changes, problems = {}, [], [], []
+    for csv_path in csv_paths:
+        before = Path(csv_path).read_bytes()
+        columns, entries = read_table(csv_path)
+        rows, changed = [], False
+        for row, line in entries:
+            raw = row["label"]
+            try:
+                label = clean_label(raw)
+            except ValueError as error:
+                if unicodedata.normalize("NFC", raw).strip(TRIMMED) != str(UNLABELED):
+                    problems.append(f"{csv_path} (line {line}): {error}")
+                    continue
+                label = ""
+            if label:
+                label = first_spelling.setdefault(label_key(label), label)
+            if label != unicodedata.normalize("NFC", raw).strip(TRIMMED):
+                changes.append((str(csv_path), line, raw, label))
+                changed = True
+            rows.append({**row, "label": label})
+        if changed:
+            plans.append((csv_path, before, columns, rows))
+    if problems:
+        raise ValueError(f"{len(problems)} label(s) need correcting by hand (nothing was rewritten): "
+                         + " ".join(problems[:5]))
+    if write:
+        for csv_path, before, columns, rows in plans:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows([row.get(name, "") for name in columns] for row in rows)
+            if Path(csv_path).read_bytes() != before:
+                raise ValueError(f"{csv_path} changed while it was being fixed (is `skgmvae label` running on it?); "
+                                 "run the command again.")
+            write_atomic(csv_path, buffer.getvalue(), force=True)
+    return changes
+
+
+def _read_label(raw, csv_path, line):
+    try:
+        return clean_label(raw)
+    except ValueError as error:
+        hint = (f" `{FIX_COMMAND} {csv_path}` blanks them." if "marks unlabeled" in str(error)
+                else " Correct it in the file.")
+        raise ValueError(f"{csv_path} (line {line}): {error}{hint}") from None
+
+
+def _clash_message(clashes, csv_paths):
+    (first, first_file, first_line), (other, other_file, other_line) = clashes[0]
+    more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+    files = " ".join(map(str, csv_paths))
+    return (f"one label is spelled in two cases: {first!r} ({first_file}, line {first_line}) and {other!r} "
+            f"({other_file}, line {other_line}){more}. Labels that differ only in case are one label in skgmvae, "
+            f"in its first spelling: run `{FIX_COMMAND} {files}` to rewrite the files with the first spelling of "
+            "each label, or correct them by hand.")
 
 
 def read_table(csv_path):
@@ -184,17 +409,6 @@ def labels_csv(paths, labels, *, order=False, views=None):
     for index, (path, label) in enumerate(zip(paths, labels)):
         writer.writerow(([index + 1] if order else []) + [path, label] + ([views[index]] if views is not None else []))
     return buffer.getvalue()
-
-
-def _check_case_variants(labels, csv_path):
-    given = sorted({label for label in labels if label != UNLABELED})
-    by_folded = {}
-    for label in given:
-        by_folded.setdefault(label.casefold(), []).append(label)
-    clashes = [variants for variants in by_folded.values() if len(variants) > 1]
-    if clashes:
-        raise ValueError(f"{csv_path} spells some labels in different cases: {clashes}. Correct them, or pass "
-                         "--ignore-case to treat them as one (every label is then lower-cased).")
 
 
 def cluster_order(log_density):
@@ -318,11 +532,14 @@ def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label th
     """A self-contained HTML page that shows each image large with a text box and saves the filled CSV.
 
     Enter moves to the next image, Shift+Enter to the previous. Every label
-    is kept in the browser's ``localStorage`` (under the CSV name and a hash
-    of the image list) as soon as the person moves on, and restored when the
-    page is opened again; "Open labels" reads a labels CSV to go on from it.
-    "Save" downloads the labels (columns order, path, label) as
-    ``<csv stem>-labels.csv``, the file ``skgmvae predict --labels`` reads.
+    is checked by the label rule (:func:`clean_label`, one spelling per
+    label) as the person moves on: a refused one stays in its box, marked not
+    saved with the reason, and is not kept. The others are kept in the
+    browser's ``localStorage`` (under the CSV name and a hash of the image
+    list) and restored when the page is opened again; "Open labels" reads a
+    labels CSV to go on from it. "Save" downloads the kept labels (columns
+    order, path, label) as ``<csv stem>-labels.csv``, a file that
+    ``skgmvae predict --labels`` and ``skgmvae label --labels`` read.
     Images are embedded, so the page works offline and can be moved. Paths
     are data: they reach the page as escaped JSON and are shown as text.
 
@@ -350,16 +567,32 @@ def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label th
     return page_html(config, title=title)
 
 
-def page_html(config, *, title):
+def rule_config():
+    """The label rule's constants as the page's script reads them (the script holds the same steps)."""
+    return {"trimmed": TRIMMED, "refused": dict(REFUSED_CATEGORIES), "maxLength": MAX_LABEL_LENGTH,
+            "unlabeled": str(UNLABELED)}
+
+
+def page_policy(nonce):
+    """The page's Content-Security-Policy: its own script (by ``nonce``) and nothing else.
+
+    The server adds ``frame-ancestors 'none'`` in its HTTP header, the only
+    place where browsers read it.
+    """
+    return ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; connect-src 'self'; "
+            f"script-src 'nonce-{nonce}'; base-uri 'none'; form-action 'none'")
+
+
+def page_html(config, *, title, nonce=None):
     """The labeling page around ``config`` (offline: the images inline; served: how to reach the server).
 
-    A fresh nonce allows the page's own script and nothing else, so markup
-    that slipped into the page could not run code.
+    A fresh nonce (or the one given, which the server also sends in its
+    header) allows the page's own script and nothing else, so markup that
+    slipped into the page could not run code. The label rule's constants
+    (:func:`rule_config`) are added to ``config``.
     """
-    nonce = secrets.token_urlsafe(16)
-    policy = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; connect-src 'self'; "
-              f"script-src 'nonce-{nonce}'; base-uri 'none'; form-action 'none'")
-    return (_PAGE.replace("__POLICY__", html.escape(policy))
+    nonce = nonce or secrets.token_urlsafe(16)
+    return (_PAGE.replace("__POLICY__", html.escape(page_policy(nonce)))
             .replace("__NONCE__", nonce)
             .replace("__TITLE__", html.escape(title))
-            .replace("__CONFIG__", script_json(config)))
+            .replace("__CONFIG__", script_json({**config, "rule": rule_config()})))

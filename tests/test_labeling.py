@@ -13,7 +13,16 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from skgmvae.datasets import load_image_folder
-from skgmvae.labeling import read_label_files, read_labels, suggestions_csv, write_atomic
+from skgmvae.labeling import (
+    MAX_LABEL_LENGTH,
+    clean_label,
+    fix_label_files,
+    label_key,
+    read_label_files,
+    read_labels,
+    suggestions_csv,
+    write_atomic,
+)
 
 FAST_FIT = ["--side", "16", "--k", "30", "--max-epochs", "30"]
 
@@ -80,8 +89,12 @@ def test_partly_filled_labels_file_is_valid_and_spaces_are_stripped(tmp_path):
 @pytest.mark.parametrize("content, match", [
     ("file,class\na.png,3\n", r"needs the columns \['path', 'label'\].*missing: \['path', 'label'\]"),
     ("path,label\nz.png,3\n", r"not images of the folder, e.g. \['z.png'\]"),
-    ("path,label\na.png,a\nb.png,A \n", r"different cases: \[\['A', 'a'\]\].*--ignore-case"),
+    ("path,label\na.png,a\nb.png,A \n", r"spelled in two cases: 'a' \(.*labels.csv, line 2\) and 'A' \(.*line 3\)"
+                                        r".*skgmvae labels --fix .*labels.csv"),
     ("path,label\na.png,1\na.png,2\n", r"a.png is labeled both '1' and '2'"),
+    ("path,label\na.png,-1\n", r"line 2\): '-1' marks unlabeled images.*skgmvae labels --fix .*labels.csv"),
+    ('path,label\na.png,"a\tb"\n', r"line 2\): the label holds U\+0009, a control character"),
+    ("path,label\na.png,a\u200bb\n", r"U\+200B, an invisible format character"),
 ])
 def test_bad_labels_files_are_clear_errors(tmp_path, content, match):
     path = tmp_path / "labels.csv"
@@ -90,10 +103,48 @@ def test_bad_labels_files_are_clear_errors(tmp_path, content, match):
         read_labels(path, ["a.png", "b.png"])
 
 
-def test_ignore_case_is_a_documented_normalisation(tmp_path):
-    path = tmp_path / "labels.csv"
-    path.write_text("path,label\na.png,a\nb.png,A \n")
-    assert list(read_labels(path, ["a.png", "b.png"], ignore_case=True)) == ["a", "a"]
+def test_labels_fix_rewrites_one_spelling_per_label_across_files_and_blanks_minus_one(tmp_path):
+    first, second = tmp_path / "round1.csv", tmp_path / "round2.csv"
+    first.write_text("order,path,label,view\n1,a.png,Cat,image\n2,b.png, cat ,\n3,c.png,-1,\n", encoding="utf-8")
+    second.write_text("path,label\nd.png,CAT\ne.png,dog\n", encoding="utf-8")
+    paths = ["a.png", "b.png", "c.png", "d.png", "e.png"]
+    with pytest.raises(ValueError, match="labels --fix"):
+        read_label_files([first, second], paths)
+    before = first.read_text(encoding="utf-8")
+    changes = fix_label_files([first, second], write=False)
+    assert first.read_text(encoding="utf-8") == before  # only listed
+    assert [(Path(file).name, line, old, new) for file, line, old, new in changes] == [
+        ("round1.csv", 3, " cat ", "Cat"), ("round1.csv", 4, "-1", ""), ("round2.csv", 2, "CAT", "Cat")]
+    fix_label_files([first, second])
+    assert list(read_label_files([first, second], paths).labels) == ["Cat", "Cat", -1, "Cat", "dog"]
+    with open(first, newline="", encoding="utf-8") as handle:  # other columns and the row order are kept
+        assert [list(row.values()) for row in csv.DictReader(handle)] == [
+            ["1", "a.png", "Cat", "image"], ["2", "b.png", "Cat", ""], ["3", "c.png", "", ""]]
+    assert fix_label_files([first, second]) == []
+    unfixable = tmp_path / "hand.csv"
+    unfixable.write_text('path,label\na.png,"two\nlines"\nb.png,x\nc.png,X\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"by hand \(nothing was rewritten\).*line 2.*a control character"):
+        fix_label_files([unfixable])
+    assert "X" in unfixable.read_text(encoding="utf-8")
+
+
+def test_labels_command_lists_then_fixes_and_every_reader_opens_the_file_after(tmp_path, capsys):
+    from skgmvae import cli
+    from skgmvae._label_server import LabelSession
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("path,label\na.png,cat\nb.png,Cat\n")
+    with pytest.raises(ValueError, match=r"skgmvae labels --fix"):  # what `skgmvae label` said, with no way out
+        LabelSession(tmp_path, ["a.png", "b.png"], labels)
+    assert cli.main(["labels", str(labels)]) == 1
+    assert "'Cat' -> 'cat'" in capsys.readouterr().out and "Cat" in labels.read_text()
+    assert cli.main(["labels", str(labels), "--fix"]) == 0
+    assert "rewrote 1 file(s)" in capsys.readouterr().out
+    assert LabelSession(tmp_path, ["a.png", "b.png"], labels).state()["items"] == [
+        {"path": "a.png", "label": "cat"}, {"path": "b.png", "label": "cat"}]
+    assert cli.main(["predict", "model.pt", str(tmp_path), "--labels", str(labels), "--out", "p.csv",
+                     "--ignore-case"]) == 2
+    assert "skgmvae labels --fix" in capsys.readouterr().err
 
 
 def test_outputs_never_overwrite_without_force(tmp_path):
@@ -124,6 +175,94 @@ def test_an_interrupted_write_leaves_the_old_labels_whole(tmp_path, monkeypatch)
     assert [path.name for path in tmp_path.iterdir()] == ["labels.csv"]
     write_atomic(target, "path,label\n", force=True)
     assert target.stat().st_mode & 0o777 == 0o644  # the new file keeps the old one's permissions
+
+
+# ------------------------------------------------------------------ what a label is
+@pytest.mark.parametrize("typed, label", [
+    ("cat", "cat"), ("  cat\t", "cat"), ("\u3000cat\u00a0\u2028", "cat"), ("", ""), (" \n ", ""),
+    ("cafe\u0301", "caf\u00e9"), ("a,b", "a,b"), ('say "hi"', 'say "hi"'), ("数字 ✓", "数字 ✓"),
+    ("inner  space", "inner  space"), ("\u2000x", "x"), ("x" * MAX_LABEL_LENGTH, "x" * MAX_LABEL_LENGTH),
+    ("\U0001f600" * MAX_LABEL_LENGTH, "\U0001f600" * MAX_LABEL_LENGTH), ("−1", "−1"), ("-1.0", "-1.0"),
+])
+def test_clean_label_normalises(typed, label):
+    assert clean_label(typed) == label
+
+
+@pytest.mark.parametrize("typed, match", [
+    ("two\nlines", r"U\+000A, a control character"), ("a\x00", r"U\+0000"), ("zero\u200bwidth", r"U\+200B"),
+    ("\ufeffbom", r"U\+FEFF, an invisible format character"), ("\u202eevil", r"U\+202E"),
+    ("a\u2028b", r"line separator"),
+    ("a\u2029b", "paragraph separator"), ("\ud800", "lone surrogate"), ("-1", "marks unlabeled"),
+    (" -1 ", "marks unlabeled"), ("x" * (MAX_LABEL_LENGTH + 1), f"201 characters long; .* at most {MAX_LABEL_LENGTH}"),
+    (3, "a label is text"), (None, "a label is text"),
+])
+def test_clean_label_refuses_with_the_reason(typed, match):
+    with pytest.raises(ValueError, match=match):
+        clean_label(typed)
+
+
+def test_spellings_that_differ_only_in_case_share_a_key():
+    assert label_key("Cat") == label_key("CAT") == label_key("cat")
+    assert label_key("Straße") == label_key("STRASSE") and label_key("ǅ") == label_key("ǆ")
+    assert label_key("cat") != label_key("cot")
+
+
+def _python_rule(text):
+    try:
+        label = clean_label(text)
+    except ValueError as error:
+        return [None, str(error), None]
+    return [label, None, label_key(label)]
+
+
+def rule_cases():
+    """Strings the page's script and the Python rule must read alike: awkward ones, then random ones.
+
+    Random characters are those this Python's Unicode tables assign (a newer browser may know more).
+    """
+    import random
+    import unicodedata
+
+    from skgmvae.labeling import TRIMMED
+
+    awkward = ["cat", "Cat", " cat ", "", "   ", "-1", " -1\t", "−1", "a,b", 'q"uote', "it's", "new\nline", "a\rb",
+               "cafe\u0301", "\u0301", "ß", "SS", "İstanbul", "ı", "ΣΑΣ", "ς", "ﬁ", "ǅ", "ŉ", "ƛ", "👨\u200d👩",
+               "\ud800x", "x\udfff", "\ufeff", "\u00ad", "\u061c", "\u2060", "\x85x\x85", "\u1680a", "a\u180eb",
+               "x" * 200, "x" * 201, "😀" * 200, "😀" * 201, "\u2000" * 3 + "a", "=SUM(A1)", "NaN"]
+    generator = random.Random(0)
+    pools = [TRIMMED, "aAbBzZ09 ,\"'-_.", "\x00\t\n\x1f\x7f\u200b\u200c\u200d\u202e\u2028\u2029\ufeff\ud800\udc00",
+             "\u0301\u0308\u0327ßİıΣςﬁǅŉµſǰ"]
+    assigned = [chr(code) for code in range(0x30000) if unicodedata.category(chr(code)) not in ("Cn", "Cs")]
+    cases = list(awkward)
+    for _ in range(1500):
+        cases.append("".join(generator.choice(generator.choice(pools)) if generator.random() < 0.5 else
+                             generator.choice(assigned) for _ in range(generator.randrange(0, 10))))
+    return cases
+
+
+NODE = shutil.which("node")
+
+
+@pytest.mark.skipif(NODE is None, reason="needs node to run the page's label rule outside a browser")
+def test_the_pages_label_rule_reads_every_case_as_python_does():
+    from skgmvae._label_page import RULE
+    from skgmvae.labeling import rule_config
+
+    script = RULE + """
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const rule = makeLabelRule(input.rule);
+process.stdout.write(JSON.stringify(input.cases.map((text) => {
+  const checked = rule.clean(text);
+  return checked.error ? [null, checked.error, null] : [checked.label, null, rule.key(checked.label)];
+})));
+"""
+    cases = rule_cases()
+    run = subprocess.run([NODE, "-e", script], input=json.dumps({"rule": rule_config(), "cases": cases}),
+                         capture_output=True, text=True, check=True)
+    javascript = json.loads(run.stdout)
+    disagree = [(text, ours, theirs) for text, ours, theirs in zip(cases, map(_python_rule, cases), javascript)
+                if ours != theirs]
+    assert not disagree, disagree[:5]
 
 
 HOSTILE_PATHS = [
