@@ -1,15 +1,15 @@
-"""What the benchmark scripts share: the data sets, the development and report splits, the model cache.
+"""What the benchmarks share: the data sets, the development and report splits, the model cache, the results schema.
 
-Every script takes ``--dataset`` with the package's data set names (:data:`skgmvae.datasets.DATASET_NAMES`);
+Every benchmark takes ``--dataset`` with the package's data set names (:data:`skgmvae.datasets.DATASET_NAMES`);
 results go to ``benchmarks/results/<results folder>/``, where EMNIST's folder is ``emnist-partial`` because
-the runs here use the partial offline copy. Labeled rows are always drawn by
+the runs use the partial offline copy. Labeled rows are always drawn by
 :func:`skgmvae.evaluation.draw_labeled_rows`.
 
 Two splits keep the rows that decide (defaults, routes, classifier settings) apart from the rows the
-published tables report (:func:`protocol_split`, ``--split`` in every script):
+published tables report (:func:`protocol_split`, ``--split`` in every benchmark that draws labels):
 
 - **development**: what variants, route comparisons and settings are scored on;
-- **report**: what the published tables (``label_efficiency.py``) are scored on, once the decisions are made.
+- **report**: what the published tables (``label_efficiency``) are scored on, once the decisions are made.
 
 On EMNIST (partial) and digits the label candidates are cut in two halves, stratified by class with
 ``train_test_split(..., stratify=y, random_state=SPLIT_SEED)``: labels are drawn from one half and
@@ -19,9 +19,21 @@ the other 50,000 training images, the development split is scored on the validat
 split on the 10,000 test images, which nothing else reads. Report draws are seeded ``REPORT_DRAW_SEED + s``
 instead of ``s``, so that no draw of labels is shared with the development runs either.
 The GMVAE is fitted on the whole unlabeled pool in both splits (it reads no label), so one cached model
-serves both.
+serves both (:func:`load_or_fit_gmvae`; the cache folder is ``benchmarks/_cache``, or
+``$SKGMVAE_BENCHMARK_CACHE``).
+
+Every CSV a benchmark writes goes through :func:`write_csv`, which adds the columns of :data:`SCHEMA` to
+each row: the protocol split, the seeds, the commit of the checkout, the machine (CPU model, its vector
+flags, torch threads), the date and the command that wrote it. Rows written before the schema carry
+``'unknown'`` in the fields nobody recorded.
 """
 
+import datetime
+import os
+import platform
+import shlex
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -37,8 +49,9 @@ SETTINGS = {
     "emnist": {"results": "emnist-partial", "counts": [26, 73, 146, 291, 728, 1456, 2912]},
     "fashion-mnist": {"results": "fashion-mnist", "counts": [10, 30, 100, 300, 1000, 3000]},
 }
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
-CACHE = Path(__file__).parent / "_cache"  # fitted models, kept out of git
+DEFAULT_CACHE = Path(__file__).parent / "_cache"  # fitted models, kept out of git
 
 SPLITS = ("development", "report")
 SPLIT_SEED = 0
@@ -105,16 +118,161 @@ def results_dir(dataset, out=None, split="report"):
     return folder
 
 
-def write_csv(path, rows):
-    """Rows (dicts with the same keys) as a CSV file with a header line."""
+SCHEMA = ("protocol_split", "seeds", "commit", "machine", "cpu_flags", "threads", "date", "command")
+UNKNOWN = "unknown"  # a field nobody recorded (rows written before the schema)
+NOT_APPLICABLE = "none"  # a field that does not apply (no protocol split in a timing, no seed in a tool)
+# The CPU flags that decide which kernels torch runs (x86 and ARM spellings).
+VECTOR_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8",
+                "asimd", "sve", "bf16", "i8mm")
+
+
+def git_commit(checkout=ROOT):
+    """``git describe --always --dirty`` of ``checkout`` (``-dirty``: tracked files differ from it), or 'unknown'."""
+    try:
+        done = subprocess.run(["git", "-C", str(checkout), "describe", "--always", "--dirty", "--abbrev=12"],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return UNKNOWN
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else UNKNOWN
+
+
+def machine():
+    """The machine a figure was measured on: ``machine`` (CPU model, architecture, cores, GPU), ``cpu_flags``.
+
+    ``cpu_flags`` lists the :data:`VECTOR_FLAGS` the CPU has (from ``/proc/cpuinfo``; 'unknown' elsewhere).
+    """
+    model, flags = None, None
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        info = ""
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Hardware") and model is None:
+            model = value.strip()
+        if key.strip() in ("flags", "Features") and flags is None:
+            present = set(value.split())
+            flags = " ".join(flag for flag in VECTOR_FLAGS if flag in present)
+    model = model or platform.processor() or UNKNOWN
+    described = f"{model}, {platform.machine()}, {os.cpu_count()} cores"
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        described += f", GPU {torch.cuda.get_device_name(0)}"
+    return {"machine": described, "cpu_flags": UNKNOWN if flags is None else flags or NOT_APPLICABLE}
+
+
+def command_line(name, argv=None, suite="benchmarks"):
+    """The command that ran ``name`` with ``argv`` (default: this process's arguments).
+
+    ``python -m benchmarks NAME ...`` for a benchmark of the suite; ``suite='experiments'`` gives
+    ``python -m experiments.NAME ...`` for a study of ``experiments/``.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    start = ["python -m benchmarks", name] if suite == "benchmarks" else [f"python -m {suite}.{name}"]
+    return " ".join(start + [shlex.join(str(part) for part in argv)]).strip()
+
+
+def provenance(command, *, protocol_split=NOT_APPLICABLE, seeds=NOT_APPLICABLE):
+    """The schema's fields for the CSVs of one run (see :func:`write_csv`).
+
+    Parameters
+    ----------
+    command : str
+        The command that runs it again (:func:`command_line`).
+    protocol_split : str, default='none'
+        ``'development'``, ``'report'``, or 'none' where no labels are drawn.
+    seeds : str or sequence of int, default='none'
+        The seeds the run used (training seeds and the seeds of the label draws), spelled out.
+
+    Returns
+    -------
+    dict
+        One value per name of :data:`SCHEMA`; ``threads`` is torch's intra-op threads when torch is imported.
+    """
+    torch = sys.modules.get("torch")
+    return {"protocol_split": protocol_split, "seeds": seeds if isinstance(seeds, str) else " ".join(map(str, seeds)),
+            "commit": git_commit(), **machine(),
+            "threads": torch.get_num_threads() if torch is not None else NOT_APPLICABLE,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "command": command}
+
+
+def read_csv(path):
+    """The rows of a CSV file as dicts of strings."""
+    import csv
+
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def with_schema(rows, fill=UNKNOWN):
+    """``rows`` with every column of :data:`SCHEMA`, ``fill`` where a row has none (the rows' columns first)."""
+    return [{**row, **{name: fill for name in SCHEMA if name not in row}} for row in rows]
+
+
+def write_csv(path, rows, run, *, append=False):
+    """Write ``rows`` to the CSV file ``path`` with the provenance columns of the results schema.
+
+    Parameters
+    ----------
+    path : path-like
+        Created with its folder; overwritten unless ``append``.
+    rows : list of dict
+        The figures. A row's own value of a schema field wins over ``run``'s (a row may carry its protocol
+        split, or the threads it was timed with).
+    run : dict
+        Output of :func:`provenance` for the run that wrote them.
+    append : bool, default=False
+        Keep the rows already in ``path``; those written before the schema get 'unknown' in its fields.
+
+    Raises
+    ------
+    ValueError
+        With no rows, or a ``run`` that lacks a field of the schema.
+    """
     import csv
 
     if not rows:
         raise ValueError(f"Nothing to write to {path}: no rows.")
+    missing = [name for name in SCHEMA if name not in run]
+    if missing:
+        raise ValueError(f"run lacks the schema fields {missing}: build it with provenance().")
+    path = Path(path)
+    new = [{**row, **{name: run[name] for name in SCHEMA if name not in row}} for row in rows]
+    old = with_schema(read_csv(path)) if append and path.is_file() else []
+    columns = list(dict.fromkeys(name for row in old + new for name in row))
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(old + new)
+
+
+def model_arguments(arguments, k=True):
+    """``--k``, ``--max-epochs`` and ``--pretrain-epochs``: a model other than the package default (smoke runs)."""
+    if k:
+        arguments.add_argument("--k", type=int, default=None, help="components (default: the package's)")
+    arguments.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (default: the package's)")
+    arguments.add_argument("--pretrain-epochs", type=int, default=None,
+                           help="autoencoder pretraining epochs (default: the package's)")
+
+
+def model_params(args):
+    """The GMVAETransformer parameters other than ``k`` that :func:`model_arguments` set."""
+    return {name: value for name, value in (("max_epochs", args.max_epochs), ("pretrain_epochs", args.pretrain_epochs))
+            if value is not None}
+
+
+def cache_dir():
+    """Where fitted models are cached: ``$SKGMVAE_BENCHMARK_CACHE``, else ``benchmarks/_cache``."""
+    return Path(os.environ.get("SKGMVAE_BENCHMARK_CACHE") or DEFAULT_CACHE)
+
+
+def parser(name, doc):
+    """The argument parser of benchmark ``name``, its description the first line of ``doc``."""
+    import argparse
+
+    return argparse.ArgumentParser(prog=f"python -m benchmarks {name}", description=doc.strip().splitlines()[0],
+                                   epilog="benchmarks/README.md and docs/benchmarks.md: the suite and its schema.")
 
 
 def cache_path(dataset, k, random_state=0, **params):
@@ -125,7 +283,7 @@ def cache_path(dataset, k, random_state=0, **params):
     """
     suffix = f"-seed{random_state}" if random_state else ""
     suffix += "".join(f"-{name}{value}" for name, value in sorted(params.items()))
-    return CACHE / f"{SETTINGS[dataset]['results']}-gmvae-k{k}{suffix}.pt"
+    return cache_dir() / f"{SETTINGS[dataset]['results']}-gmvae-k{k}{suffix}.pt"
 
 
 def _settings(model):
@@ -175,7 +333,7 @@ def load_or_fit_gmvae(dataset, X, k=None, random_state=0, device="auto", refit=F
     print(f"fitted in {fit_seconds:.0f} s")
     if not cache:
         return gmvae, fit_seconds
-    CACHE.mkdir(exist_ok=True)
+    cached.parent.mkdir(parents=True, exist_ok=True)
     gmvae.save(cached)
     cached.with_suffix(".fit-seconds").write_text(f"{fit_seconds:.1f}")
     return gmvae, fit_seconds

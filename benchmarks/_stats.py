@@ -218,35 +218,3 @@ def cluster_purity(Q, y):
         _, counts = np.unique(y[assigned == cluster], return_counts=True)
         correct += counts.max()
     return correct / len(y)
-
-
-def main(argv=None):
-    """``python -m benchmarks._stats RECORDS.csv``: write paired.csv and ties.csv beside a records.csv.
-
-    Records written before the protocol split (no ``train_seed`` or ``protocol_split`` column) are read as
-    training seed 0 and protocol split ``'(before the split)'``.
-    """
-    import argparse
-    import csv
-    from pathlib import Path
-
-    from benchmarks._protocol import write_csv
-
-    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
-    parser.add_argument("records", help="a records.csv of benchmarks/label_efficiency.py")
-    args = parser.parse_args(argv)
-    path = Path(args.records)
-    with open(path, newline="") as handle:
-        records = [{**row, "n_labels": int(row["n_labels"]), "seed": int(row["seed"]),
-                    "accuracy": float(row["accuracy"]), "train_seed": int(row.get("train_seed") or 0),
-                    "protocol_split": row.get("protocol_split") or "(before the split)"}
-                   for row in csv.DictReader(handle)]
-    summary, paired = summarize_over_seeds(records), paired_rows(records)
-    write_csv(path.parent / "paired.csv", paired)
-    write_csv(path.parent / "ties.csv", ties_with_best(summary, paired))
-    print(f"wrote {path.parent / 'paired.csv'} and {path.parent / 'ties.csv'}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

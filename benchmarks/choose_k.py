@@ -12,15 +12,15 @@ pool. Then:
 Each criterion is averaged over 5 random draws of the 291 labels, drawn from the development half of the
 candidates and scored on the rest of that half (``benchmarks/_protocol.py``; choosing K is a decision).
 One JSON line per K is written to ``--out`` (a folder), so that several K can run as separate processes;
-``--summarize`` turns the lines into a Markdown table and writes them as ``choose-k.csv`` beside them.
+the run, or ``--summarize`` on the folder, turns the lines into a Markdown table and writes them as
+``choose-k.csv`` beside them.
 
 Commands::
 
-    python -m benchmarks.choose_k --data-dir ../shared/data --k 25 50 100 200 --out benchmarks/results/choose-k-dev
-    python -m benchmarks.choose_k --summarize benchmarks/results/choose-k-dev
+    python -m benchmarks choose_k --data-dir ../shared/data --k 25 50 100 200 --out benchmarks/results/choose-k-dev
+    python -m benchmarks choose_k --summarize benchmarks/results/choose-k-dev
 """
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -28,11 +28,23 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import KFold, cross_val_score
 
-from benchmarks._protocol import add_split_argument, decoder_accuracy, protocol_split, write_csv
+from benchmarks._protocol import (
+    NOT_APPLICABLE,
+    add_split_argument,
+    command_line,
+    decoder_accuracy,
+    model_params,
+    parser,
+    protocol_split,
+    provenance,
+    with_schema,
+    write_csv,
+)
 from skgmvae import ClusterLabelDecoder, GMVAETransformer
 from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import draw_labeled_rows
 
+NAME = "choose_k"
 N_LABELS = 291
 
 
@@ -59,13 +71,18 @@ def evaluate_k(k, X, y, candidates, device, n_seeds=5, draw_seed=0, split="devel
             "components_used": gmvae.n_components_used_}
 
 
-def summarize(folder):
-    """The Markdown table of the JSON lines in ``folder``; also writes them as ``choose-k.csv`` there."""
+def summarize(folder, run):
+    """The Markdown table of the JSON lines in ``folder``; also writes them as ``choose-k.csv`` there.
+
+    Each line keeps the provenance of the run that measured it; lines written before the schema get
+    'unknown' in its fields.
+    """
     rows = sorted((json.loads(line) for path in Path(folder).glob("k*.json") for line in path.read_text().splitlines()),
                   key=lambda row: row["k"])
-    write_csv(Path(folder) / "choose-k.csv", [{"protocol_split": row.get("protocol_split", "(before the split)"),
-                                               **{key: value for key, value in row.items() if key != "protocol_split"}}
-                                              for row in rows])
+    write_csv(Path(folder) / "choose-k.csv",
+              with_schema([{"protocol_split": row.get("protocol_split", "(before the split)"),
+                            **{key: value for key, value in row.items() if key != "protocol_split"}}
+                           for row in rows]), run)
     pick_elbo = max(rows, key=lambda row: row["elbo"])["k"]
     pick_cv = max(rows, key=lambda row: row["cv_accuracy_291"])["k"]
     best = max(rows, key=lambda row: row["accuracy_291"])["k"]
@@ -81,31 +98,41 @@ def summarize(folder):
     return "\n".join(lines)
 
 
+def smallest(out):
+    """The smallest configuration: digits, two small K, one epoch."""
+    return ["--dataset", "digits", "--k", "4", "8", "--max-epochs", "1", "--pretrain-epochs", "1", "--out", str(out)]
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--dataset", choices=["emnist", "digits"], default="emnist",
-                        help="emnist (default) or digits for a smoke run")
-    parser.add_argument("--k", type=int, nargs="+", default=[25, 50, 100, 200])
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", default="benchmarks/results/choose-k-dev")
-    add_split_argument(parser, "development")
-    parser.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (smoke runs)")
-    parser.add_argument("--summarize", default=None, help="folder of JSON lines to turn into a table")
-    args = parser.parse_args(argv)
+    arguments = parser(NAME, __doc__)
+    arguments.add_argument("--data-dir", default=None)
+    arguments.add_argument("--dataset", choices=["emnist", "digits"], default="emnist",
+                           help="emnist (default) or digits for a smoke run")
+    arguments.add_argument("--k", type=int, nargs="+", default=[25, 50, 100, 200])
+    arguments.add_argument("--device", default="auto")
+    arguments.add_argument("--out", default="benchmarks/results/choose-k-dev")
+    add_split_argument(arguments, "development")
+    arguments.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (smoke runs)")
+    arguments.add_argument("--pretrain-epochs", type=int, default=None, help="pretraining epochs (smoke runs)")
+    arguments.add_argument("--summarize", default=None, help="folder of JSON lines to turn into a table")
+    args = arguments.parse_args(argv)
     if args.summarize:
-        print(summarize(args.summarize))
+        print(summarize(args.summarize, provenance(command_line(NAME, argv), protocol_split=NOT_APPLICABLE)))
         return 0
     data = load_dataset(args.dataset, args.data_dir)
     part = protocol_split(data, args.split)
-    params = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
+    params = model_params(args)
+    run = provenance(command_line(NAME, argv), protocol_split=args.split,
+                     seeds=f"training seed 0; label draw seeds {part.draw_seed}-{part.draw_seed + 4}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for k in args.k:
-        row = evaluate_k(k, data["X_pool"], data["y_pool"], part.candidates, args.device, draw_seed=part.draw_seed,
-                         split=args.split, **params)
+        row = {**evaluate_k(k, data["X_pool"], data["y_pool"], part.candidates, args.device,
+                            draw_seed=part.draw_seed, split=args.split, **params),
+               **{name: value for name, value in run.items() if name != "protocol_split"}}
         (out / f"k{k}.json").write_text(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
+    print(summarize(out, run))
     return 0
 
 

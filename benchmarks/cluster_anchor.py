@@ -16,12 +16,10 @@ and ``published.csv`` (the published figures, each with its source: authors, yea
 
 Commands::
 
-    python -m benchmarks.cluster_anchor --dataset fashion-mnist --train-seeds 0 1 2
-    python -m benchmarks.cluster_anchor --dataset digits --max-epochs 5   # a quick run
+    python -m benchmarks cluster_anchor --dataset fashion-mnist --train-seeds 0 1 2
+    python -m benchmarks cluster_anchor --dataset digits --max-epochs 5   # a quick run
 """
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -30,10 +28,11 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.preprocessing import normalize
 
-from benchmarks._protocol import RESULTS, write_csv
+from benchmarks._protocol import RESULTS, command_line, model_arguments, model_params, parser, provenance, write_csv
 from skgmvae import GMVAETransformer
 from skgmvae.datasets import load_dataset
 
+NAME = "cluster_anchor"
 OUT = RESULTS / "cluster-anchor"
 
 # Figures stated in a source, with that source; only Fashion-MNIST (all 70,000 images unless the source
@@ -107,24 +106,26 @@ def score(name, clusters, y, extra):
             "nmi": float(normalized_mutual_info_score(y, clusters))}
 
 
+def smallest(out):
+    """The smallest configuration: digits, one epoch of training."""
+    return ["--dataset", "digits", "--max-epochs", "1", "--pretrain-epochs", "1", "--out", str(out)]
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["digits", "fashion-mnist"], required=True)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--train-seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (default: the package's)")
-    parser.add_argument("--pretrain-epochs", type=int, default=None, help="pretraining epochs (default: package's)")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", default=str(OUT))
-    args = parser.parse_args(argv)
+    arguments = parser(NAME, __doc__)
+    arguments.add_argument("--dataset", choices=["digits", "fashion-mnist"], required=True)
+    arguments.add_argument("--data-dir", default=None)
+    arguments.add_argument("--train-seeds", type=int, nargs="+", default=[0])
+    model_arguments(arguments, k=False)
+    arguments.add_argument("--device", default="auto")
+    arguments.add_argument("--out", default=str(OUT))
+    args = arguments.parse_args(argv)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     X, y = data["X_pool"], data["y_pool"]
     X_all = X if data["X_test"] is None else np.concatenate([X, data["X_test"]])
     y_all = y if data["y_test"] is None else np.concatenate([y, data["y_test"]])
     n_classes = len(np.unique(y))
-    params = {name: value for name, value in (("max_epochs", args.max_epochs),
-                                              ("pretrain_epochs", args.pretrain_epochs)) if value is not None}
-    command = "python -m benchmarks.cluster_anchor " + " ".join(sys.argv[1:] if argv is None else argv)
+    params = model_params(args)
     rows = []
     for train_seed in args.train_seeds:
         start = time.perf_counter()
@@ -149,8 +150,9 @@ def main(argv=None):
         print(rows[-1], flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / f"{args.dataset}.csv", [{**row, "command": command.strip()} for row in rows])
-    write_csv(out / "published.csv", PUBLISHED)
+    run = provenance(command_line(NAME, argv), seeds="training seeds " + " ".join(map(str, args.train_seeds)))
+    write_csv(out / f"{args.dataset}.csv", rows, run)
+    write_csv(out / "published.csv", PUBLISHED, {**run, "seeds": "none (published figures)"})
     for row in rows:
         print(f"{row['clustering']} (seed {row['train_seed']}): accuracy {100 * row['accuracy']:.1f}%, "
               f"NMI {row['nmi']:.3f} on {row['n_images']} images")

@@ -1,4 +1,4 @@
-"""Paired difference of one method between two runs of ``label_efficiency.py`` (e.g. two route orders).
+"""Paired difference of one method between two runs of ``label_efficiency`` (e.g. two route orders).
 
 Both folders must hold a ``records.csv`` of the same protocol split; the runs are paired on (labels,
 training seed, draw, scored split) and the difference ``b - a`` is given with its 95% t-interval. Runs that
@@ -6,20 +6,21 @@ only one folder has are listed and left out; a run recorded twice in one folder 
 
 Command (from the repository root)::
 
-    python -m benchmarks.compare_runs benchmarks/results/fashion-mnist/development/old-auto \\
-        benchmarks/results/fashion-mnist/development/new-auto --out \\
-        benchmarks/results/fashion-mnist/development/new-auto-vs-old-auto.csv
+    python -m benchmarks compare_runs benchmarks/results/emnist-partial/development \\
+        benchmarks/results/emnist-partial/development/umap-first \\
+        --out benchmarks/results/emnist-partial/development/umap-first-vs-auto.csv
 """
 
-import argparse
 import csv
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks._protocol import write_csv
-from benchmarks._routes import CV_ROUTE
+from benchmarks._protocol import command_line, parser, provenance, write_csv
 from benchmarks._stats import paired_difference
+
+NAME = "compare_runs"
+CV_ROUTE = "cross-validated route"  # label_efficiency's row of the route chosen on each draw
 
 
 def read_accuracies(folder, method):
@@ -59,13 +60,23 @@ def compare(a, b):
     return rows
 
 
+def smallest(out):
+    """The smallest configuration: two records.csv of one method over the same five draws."""
+    out = Path(out)
+    for name, shift in (("a", 0.0), ("b", 0.02)):
+        rows = [{"method": CV_ROUTE, "n_labels": 10, "train_seed": 0, "seed": seed, "protocol_split": "report",
+                 "split": "rest", "accuracy": 0.7 + 0.01 * seed + shift} for seed in range(5)]
+        write_csv(out / name / "records.csv", rows, provenance("(the smallest configuration's input)"))
+    return [str(out / "a"), str(out / "b"), "--out", str(out / "b-vs-a.csv")]
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("a", help="folder of the first run")
-    parser.add_argument("b", help="folder of the second run")
-    parser.add_argument("--method", default=CV_ROUTE, help=f"method to compare (default: {CV_ROUTE!r})")
-    parser.add_argument("--out", required=True, help="CSV to write")
-    args = parser.parse_args(argv)
+    arguments = parser(NAME, __doc__)
+    arguments.add_argument("a", help="folder of the first run")
+    arguments.add_argument("b", help="folder of the second run")
+    arguments.add_argument("--method", default=CV_ROUTE, help=f"method to compare (default: {CV_ROUTE!r})")
+    arguments.add_argument("--out", required=True, help="CSV to write")
+    args = arguments.parse_args(argv)
     (a, split_a), (b, split_b) = read_accuracies(args.a, args.method), read_accuracies(args.b, args.method)
     if split_a != split_b:
         raise SystemExit(f"{args.a} holds the {split_a} split and {args.b} the {split_b} split: their draws differ.")
@@ -75,12 +86,14 @@ def main(argv=None):
     rows = compare(a, b)
     if not rows:
         raise SystemExit(f"No runs of {args.method!r} common to {args.a} and {args.b}.")
-    write_csv(args.out, rows)
+    write_csv(args.out, rows, provenance(command_line(NAME, argv), protocol_split=split_a or "unknown",
+                                         seeds="those of the records"))
     for row in rows:
         print(f"{row['split']:>10} {row['n_labels']:>5}: {100 * row['mean_a']:.1f} -> {100 * row['mean_b']:.1f}, "
               f"{100 * row['difference_b_minus_a']:+.1f} ± {100 * row['ci']:.1f} over {row['n_pairs']} "
               f"({row['verdict']})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

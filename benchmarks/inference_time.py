@@ -1,63 +1,118 @@
-"""What inference in float64 costs: ``transform`` of the default EMNIST model against a float32 pass.
+"""Time of ``GMVAETransformer.transform`` on many rows, in memory and from a memmap, beside a baseline checkout.
 
-``GMVAETransformer.transform`` runs a float64 copy of the module on the CPU, so that each row's q(c|x) does not
-depend on the rows it shares a batch with (scikit-learn's subset-invariance check). This times it on the EMNIST
-pool (19,358 rows) and on 200,000 rows (the pool repeated), beside the same pass in float32, and reports how far
-apart the two posteriors are.
+``transform`` runs a float64 copy of the network on the CPU (each row's q(c|x) then does not depend on the
+rows it shares a batch with) and reads a uint8 memmap chunk by chunk. The worker builds the package-default
+network for the data set's images through the public API (a fit of no epoch: the cost of a pass does not
+depend on the weights), then times ``transform`` of ``--rows`` rows: the pool repeated, as a float32 array
+(``memory``) or as a uint8 memmap on disk (``memmap``). Each measurement runs in a fresh process, the
+checkouts interleaved (``benchmarks/_timing.py``).
 
-Command (from the repository root; reads the cached model of ``benchmarks.label_efficiency``)::
+Commands (from the repository root)::
 
-    python -m benchmarks.inference_time --data-dir ../shared/data --out benchmarks/results/step-time/inference.csv
+    python -m benchmarks inference_time --data-dir ../shared/data --rows 19358 200000
+    python -m benchmarks inference_time --data-dir ../shared/data --baseline ../baseline --rounds 3
+
+Writes ``inference-runs.csv`` and ``inference-summary.csv`` (median seconds per rows, source and checkout)
+into ``--out`` (default ``benchmarks/results/step-time``). The float64-against-float32 comparison that
+decided the inference precision is ``experiments/inference_precision.py``.
 """
 
-import argparse
-import copy
-import time
+import tempfile
 from pathlib import Path
 
-import numpy as np
-import torch
+from benchmarks import _timing
+from benchmarks._protocol import RESULTS, command_line, parser, provenance, write_csv
 
-from benchmarks._protocol import load_or_fit_gmvae, write_csv
-from skgmvae._transformer import responsibilities
-from skgmvae.datasets import load_dataset
-from skgmvae.nn.inference import batched_apply
+NAME = "inference_time"
+SOURCES = ("memory", "memmap")
 
 
-def float32_posterior(gmvae, X):
-    """q(c|x) from the float32 module, log q(c|x) turned into probabilities in float64."""
-    module = copy.deepcopy(gmvae.module_).float().eval()
-    log_resp = batched_apply(lambda batch: module(batch)[2], X, torch.device("cpu"))
-    return responsibilities(log_resp.double().numpy())
+def worker(dataset="emnist", data_dir=None, rows=19_358, source="memory", memmap=None, k=200, threads=2):
+    """Seconds of ``transform`` on ``rows`` rows of the data set's pool repeated (run in a fresh process)."""
+    import time
+    import warnings
+
+    import numpy as np
+
+    import skgmvae
+    from skgmvae import GMVAETransformer
+    from skgmvae.datasets import load_dataset
+
+    pool = np.asarray(load_dataset(dataset, data_dir)["X_pool"], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an untrained network's components are unbalanced: not the point here
+        gmvae = GMVAETransformer(k, max_epochs=0, pretrain_epochs=0, n_jobs=threads, random_state=0,
+                                 device="cpu").fit(pool[:2000])
+    X = (np.memmap(memmap, dtype=np.uint8, mode="r", shape=(rows, pool.shape[1])) if source == "memmap"
+         else np.resize(pool, (rows, pool.shape[1])))
+    start = time.perf_counter()
+    posterior = gmvae.transform(X)
+    seconds = time.perf_counter() - start
+    return {"dataset": dataset, "rows": rows, "source": source, "k": k, "threads": threads, "seconds": seconds,
+            "ms_per_row": 1000 * seconds / rows, "posterior_sum": float(posterior.sum()),
+            "skgmvae_version": getattr(skgmvae, "__version__", "unknown")}
+
+
+def write_memmap(pool, rows, path):
+    """``rows`` rows of ``pool`` (floats in [0, 1]) repeated, as a uint8 memmap file at ``path``."""
+    import numpy as np
+
+    out = np.memmap(path, dtype=np.uint8, mode="w+", shape=(rows, pool.shape[1]))
+    for start in range(0, rows, len(pool)):
+        stop = min(rows, start + len(pool))
+        out[start:stop] = np.round(255 * pool[:stop - start])
+    out.flush()
+    return path
+
+
+def smallest(out):
+    """The smallest configuration: digits from a memmap, a small network, one round."""
+    return ["--dataset", "digits", "--rows", "2000", "--k", "5", "--sources", "memmap", "--rounds", "1", "--out",
+            str(out)]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--rows", type=int, nargs="+", default=[19_358, 200_000])
-    parser.add_argument("--out", default=None)
-    args = parser.parse_args(argv)
-    X = load_dataset("emnist", args.data_dir)["X_pool"]
-    gmvae = load_or_fit_gmvae("emnist", X)[0]
-    torch.set_num_threads(2)
+    import numpy as np
+
+    from skgmvae.datasets import load_dataset
+
+    arguments = parser(NAME, __doc__)
+    arguments.add_argument("--dataset", default="emnist")
+    arguments.add_argument("--data-dir", default=None)
+    arguments.add_argument("--rows", type=int, nargs="+", default=[19_358, 200_000])
+    arguments.add_argument("--sources", nargs="+", default=list(SOURCES), choices=SOURCES)
+    arguments.add_argument("--k", type=int, default=200, help="components (default: the package's 200)")
+    arguments.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    arguments.add_argument("--work-dir", default=None, help="folder for the memmap files (default: the temp folder)")
+    arguments.add_argument("--out", default=str(RESULTS / "step-time"), help="output folder")
+    _timing.add_arguments(arguments)
+    args = arguments.parse_args(argv)
+    folders = _timing.checkouts(args.baseline)
+    pool = np.asarray(load_dataset(args.dataset, args.data_dir)["X_pool"], dtype=np.float32)
     rows = []
-    for n_rows in args.rows:
-        data = np.resize(X, (n_rows, X.shape[1]))
-        timings = {}
-        for name, run in (("float64 (transform)", gmvae.set_params(n_jobs=2).transform),
-                          ("float32", lambda rows_: float32_posterior(gmvae, rows_))):
-            start = time.perf_counter()
-            posterior = run(data)
-            timings[name] = (time.perf_counter() - start, posterior)
-        (seconds64, q64), (seconds32, q32) = timings.values()
-        rows.append({"rows": n_rows, "float64_s": round(seconds64, 2), "float32_s": round(seconds32, 2),
-                     "max_abs_difference": float(np.abs(q64 - q32).max()),
-                     "argmax_agreement": float((q64.argmax(1) == q32.argmax(1)).mean())})
-        print(rows[-1], flush=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        write_csv(args.out, rows)
+    with tempfile.TemporaryDirectory(dir=args.work_dir) as work:
+        for n_rows in args.rows:
+            memmap = str(write_memmap(pool, n_rows, Path(work) / f"rows-{n_rows}.u8")) if "memmap" in args.sources \
+                else None
+            configurations = {f"{source}, {n_rows} rows": {"source": source, "rows": n_rows, "memmap": memmap}
+                              for source in args.sources}
+            rows += _timing.interleave(
+                folders, configurations, args.rounds, "benchmarks.inference_time", "worker",
+                lambda settings: {"dataset": args.dataset, "data_dir": args.data_dir, "k": args.k,
+                                  "threads": args.threads, **settings})
+            if memmap:
+                Path(memmap).unlink()
+    run = provenance(command_line(NAME, argv))
+    out = Path(args.out)
+    write_csv(out / "inference-runs.csv", rows, run)
+    summary = _timing.medians(rows, "seconds", keys=("rows", "source"))
+    write_csv(out / "inference-summary.csv", summary, run)
+    for row in summary:
+        ratio = row["ratio_to_baseline"]
+        print(f"{row['rows']:>9} rows, {row['source']:>6}, {row['checkout']:>14}: {row['median_seconds']:.2f} s"
+              + (f" ({ratio:.2f}x the baseline)" if ratio != "" else ""))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -26,36 +26,34 @@ and ``training.png``.
 
 Commands (from the repository root)::
 
-    python -m benchmarks.label_efficiency --dataset emnist --train-seeds 0 1 2
-    python -m benchmarks.label_efficiency --dataset fashion-mnist --train-seeds 0 1 2
-    python -m benchmarks.label_efficiency --dataset digits --max-epochs 2 --pretrain-epochs 1 \\
-        --seeds 2 --skip-timing --out smoke-run          # a smoke run of the whole script
+    python -m benchmarks label_efficiency --dataset emnist --train-seeds 0 1 2
+    python -m benchmarks label_efficiency --dataset fashion-mnist --train-seeds 0 1 2
+    python -m benchmarks label_efficiency --dataset digits --max-epochs 2 --pretrain-epochs 1 \\
+        --seeds 2 --out smoke-run          # a smoke run of the whole benchmark
 
 ``--data-dir`` (or ``SKGMVAE_DATA``) points at the data; by default ``../shared/data`` for EMNIST and
 ``/usr/share/datasets/fashion-mnist`` for Fashion-MNIST are searched. Each training seed's model is
-fitted and cached in ``benchmarks/_cache`` unless ``--reuse-model`` takes it from there.
+fitted and cached in the model cache unless ``--reuse-model`` takes it from there.
 """
 
-import argparse
 import copy
 import csv
-import datetime
-import os
-import platform
 
 import numpy as np
-import torch
 
 from benchmarks._protocol import (
     SETTINGS,
     add_split_argument,
     cache_path,
+    command_line,
     load_or_fit_gmvae,
     protocol_split,
+    provenance,
     recorded_fit_seconds,
     results_dir,
     write_csv,
 )
+from benchmarks._protocol import parser as suite_parser
 from benchmarks._routes import CV_ROUTE, GraphCachedLabelSpreading, cross_validated_route_records
 from benchmarks._stats import cluster_purity, paired_rows, route_counts, summarize_over_seeds, ties_with_best
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier, UMAPMixture
@@ -64,6 +62,7 @@ from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import format_table, label_efficiency
 from skgmvae.plotting import save_label_efficiency_figure, save_training_figure
 
+NAME = "label_efficiency"
 FEATURES_INDEPENDENT_OF_THE_GMVAE = ("pixels", "pca", "kmeans")
 
 
@@ -128,22 +127,6 @@ def gmvae_feature_maker(gmvae, X_candidates):
         return features_from(both_model.transform(rows), umap_mixture.transform)
 
     return features_of
-
-
-def time_formulations(X, k, batch_size, device, n_batches=20):
-    """Seconds per epoch of skgmvae's single-decode GMVAE vs the K-decode reference, same batches."""
-    from benchmarks.kdecode_reference import KDecodeGMVAE, seconds_per_epoch
-    from skgmvae.nn import GMVAE, elbo_terms
-
-    X_tensor = torch.as_tensor(X, dtype=torch.float32, device=device)
-    defaults = GMVAETransformer().get_params()
-    torch.manual_seed(0)
-    ours = GMVAE(X.shape[1], k, defaults["latent_dim"], tuple(defaults["hidden_sizes"])).to(device)
-    reference = KDecodeGMVAE(X.shape[1], k).to(device)
-    ours_s = seconds_per_epoch(lambda x: -elbo_terms(ours, x)["elbo"].mean(), ours.parameters(), X_tensor,
-                               batch_size, n_batches)
-    reference_s = seconds_per_epoch(reference.loss, reference.parameters(), X_tensor, batch_size, n_batches)
-    return ours_s, reference_s
 
 
 def reusable_records(path, methods, counts, n_seeds, split):
@@ -253,18 +236,17 @@ def evaluate(args, data, part, models, out):
     return records, reused_methods, purity
 
 
-def report(args, data, part, models, fit_info, records, reused_methods, purity, out):
+def report(args, argv, data, part, models, fit_info, records, reused_methods, purity, out):
     """The CSV files, the figures and results.md."""
     summary = summarize_over_seeds(records)
     paired = paired_rows(records)
-    write_csv(out / "records.csv", records)
-    write_csv(out / "purity.csv", purity)
-    write_csv(out / "summary.csv", summary)
-    write_csv(out / "paired.csv", paired)
-    write_csv(out / "ties.csv", ties_with_best(summary, paired))
-    write_csv(out / "routes.csv", route_counts(records, CV_ROUTE))
+    draws = f"{part.draw_seed}-{part.draw_seed + args.seeds - 1}"
+    run = provenance(command_line(NAME, argv), protocol_split=args.split,
+                     seeds=f"training seeds {' '.join(map(str, models))}; label draw seeds {draws}")
+    for name, rows in (("records", records), ("purity", purity), ("summary", summary), ("paired", paired),
+                       ("ties", ties_with_best(summary, paired)), ("routes", route_counts(records, CV_ROUTE))):
+        write_csv(out / f"{name}.csv", rows, run)
     main_split = part.held_out or "rest"
-    seeds_text = " ".join(map(str, models))
     save_label_efficiency_figure(summary, out / "accuracy.png",
                                  f"{args.dataset} ({args.split} split): accuracy vs random labels "
                                  f"(K={args.k}, {args.seeds} draws x {len(models)} training seeds)",
@@ -272,29 +254,15 @@ def report(args, data, part, models, fit_info, records, reused_methods, purity, 
     first_seed, first_model = next(iter(models.items()))
     save_training_figure(first_model, out / "training.png",
                          f"{args.dataset}: GMVAE training (K={args.k}, training seed {first_seed})")
-    timing = ""
-    if not args.skip_timing:
-        ours_s, reference_s = time_formulations(data["X_pool"], 100, first_model.batch_size, first_model.device_)
-        timing = (f"\n## Time per epoch against the K-decode formulation (K=100, batch {first_model.batch_size})\n\n"
-                  f"| formulation | seconds per epoch on the pool |\n|---|---|\n"
-                  f"| skgmvae, one decode per sample (dense, default sizes) | {ours_s:.1f} |\n"
-                  f"| reference, one decode per component (512-512 hidden, latent 64) | {reference_s:.1f} |\n\n"
-                  f"Ratio: **{reference_s / ours_s:.0f}x** faster per epoch (projected from 20 timed batches).\n")
-    flags = "".join(f" {flag}" for flag, on in [(f"--cv-routes {' '.join(args.cv_routes or [])}", args.cv_routes),
-                                                  ("--skip-baselines", args.skip_baselines),
-                                                  ("--reuse-baselines", args.reuse_baselines),
-                                                  ("--reuse-model", args.reuse_model)] if on)
     rows_text = {"rest": f"the unlabeled rest of the {len(part.candidates)} label candidates",
                  "validation": f"the {len(part.y_test) if part.y_test is not None else 0} validation images",
                  "test": "the held-out test set"}
     lines = [
         f"# Label efficiency on {args.dataset}, {args.split} split", "",
-        f"Command: `python -m benchmarks.label_efficiency --dataset {args.dataset} --split {args.split} "
-        f"--train-seeds {seeds_text}{'' if args.seeds == 5 else f' --seeds {args.seeds}'}{flags}`  ",
+        f"Command: `{run['command']}`  ",
         *([f"The rows of {', '.join(reused_methods)} (which do not read the GMVAE) were reused from "
            "the previous run's records.csv, same split, counts and draws.  "] if reused_methods else []),
-        f"Date: {datetime.date.today()}; machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
-        f"torch {torch.__version__}, device {first_model.device_}.", "",
+        f"Commit, machine and date: the provenance columns of the CSVs; device {first_model.device_}.", "",
         f"Labels are drawn from {len(part.candidates)} label candidates (`benchmarks/_protocol.py`, "
         f"{args.split} split; draw s is seeded {part.draw_seed} + s).", "",
     ]
@@ -332,12 +300,18 @@ def report(args, data, part, models, fit_info, records, reused_methods, purity, 
                   "| labels | route | times |", "|---|---|---|"]
         lines += [f"| {row['n_labels']} | {row['chosen_route']} | {row['times']} of {row['runs']} |" for row in picks]
         lines += [""]
-    (out / "results.md").write_text("\n".join(lines) + timing)
-    print("\n".join(lines) + timing)
+    (out / "results.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def smallest(out):
+    """The smallest configuration: digits, a small model, one count, one draw."""
+    return ["--dataset", "digits", "--k", "6", "--max-epochs", "1", "--pretrain-epochs", "1", "--seeds", "1",
+            "--labels", "60", "--cv", "3", "--out", str(out)]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = suite_parser(NAME, __doc__)
     parser.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
     parser.add_argument("--data-dir", default=None)
     add_split_argument(parser, "report")
@@ -354,8 +328,7 @@ def main(argv=None):
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None,
                         help="output folder (default benchmarks/results/<dataset>, plus development/ for that split)")
-    parser.add_argument("--skip-timing", action="store_true", help="skip the K-decode per-epoch timing")
-    parser.add_argument("--reuse-model", action="store_true", help="take the GMVAEs from benchmarks/_cache when there")
+    parser.add_argument("--reuse-model", action="store_true", help="take the GMVAEs from the model cache when there")
     parser.add_argument("--cv-routes", nargs="+", default=None, choices=list(_auto_routes()),
                         help="routes of the cross-validated route, in order of preference (default: 'auto')")
     parser.add_argument("--skip-baselines", action="store_true",
@@ -375,7 +348,7 @@ def main(argv=None):
         gmvae, fit_seconds, from_cache = fit(args, data["X_pool"], train_seed)
         models[train_seed], fit_info[train_seed] = gmvae, (fit_seconds, from_cache)
     records, reused_methods, purity = evaluate(args, data, part, models, out)
-    report(args, data, part, models, fit_info, records, reused_methods, purity, out)
+    report(args, argv, data, part, models, fit_info, records, reused_methods, purity, out)
     return 0
 
 

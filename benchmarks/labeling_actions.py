@@ -11,22 +11,29 @@ labeled. Printed and written to ``benchmarks/results/<dataset>/labeling-actions.
 
 Commands::
 
-    python -m benchmarks.labeling_actions --dataset digits --k 20 --max-epochs 2 --pretrain-epochs 1 --out actions-smoke
-    python -m benchmarks.labeling_actions --dataset digits
-    python -m benchmarks.labeling_actions --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
+    python -m benchmarks labeling_actions --dataset digits
+    python -m benchmarks labeling_actions --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
 """
 
-import argparse
-import csv
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks._protocol import load_or_fit_gmvae
+from benchmarks._protocol import (
+    RESULTS,
+    command_line,
+    load_or_fit_gmvae,
+    model_arguments,
+    model_params,
+    parser,
+    provenance,
+    write_csv,
+)
 from skgmvae import ClusterLabelDecoder, suggest_labels
 from skgmvae.datasets import load_dataset
 from skgmvae.labeling import cluster_order, next_cluster
+
+NAME = "labeling_actions"
 
 
 def soft_accuracy(Q, y_true, labeled):
@@ -79,30 +86,32 @@ def curve(steps, Q, y_true, every):
     return points
 
 
+def smallest(out):
+    """The smallest configuration: a small digits model, 40 actions."""
+    return ["--dataset", "digits", "--k", "6", "--max-epochs", "1", "--pretrain-epochs", "1", "--max-actions", "40",
+            "--every", "20", "--out", str(out)]
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["digits", "fashion-mnist"], default="digits")
-    parser.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST files")
-    parser.add_argument("--k", type=int, default=None, help="components (default: the package's)")
-    parser.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (default: the package's)")
-    parser.add_argument("--pretrain-epochs", type=int, default=None,
-                        help="autoencoder pretraining epochs (default: the package's)")
-    parser.add_argument("--max-actions", type=int, default=500)
-    parser.add_argument("--every", type=int, default=100, help="actions between two accuracy measurements")
-    parser.add_argument("--grid-size", type=int, default=20, help="images per grid, as `skgmvae label`")
-    parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
-    parser.add_argument("--refit", action="store_true",
-                        help="fit the GMVAE even when benchmarks/_cache holds it (the default model of "
-                             "label_efficiency.py's training seed 0 is reused otherwise)")
-    args = parser.parse_args(argv)
+    arguments = parser(NAME, __doc__)
+    arguments.add_argument("--dataset", choices=["digits", "fashion-mnist"], default="digits")
+    arguments.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST files")
+    model_arguments(arguments)
+    arguments.add_argument("--max-actions", type=int, default=500)
+    arguments.add_argument("--every", type=int, default=100, help="actions between two accuracy measurements")
+    arguments.add_argument("--grid-size", type=int, default=20, help="images per grid, as `skgmvae label`")
+    arguments.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
+    arguments.add_argument("--refit", action="store_true",
+                           help="fit the GMVAE even when the model cache holds it (the default model of "
+                                "label_efficiency's training seed 0 is reused otherwise)")
+    args = arguments.parse_args(argv)
 
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     X, y_true = np.asarray(data["X_pool"]), np.asarray(data["y_pool"])
-    params = {name: value for name, value in [("max_epochs", args.max_epochs),
-                                              ("pretrain_epochs", args.pretrain_epochs)] if value is not None}
-    gmvae, fit_seconds = load_or_fit_gmvae(args.dataset, X, args.k, random_state=0, refit=args.refit, **params)
+    gmvae, fit_seconds = load_or_fit_gmvae(args.dataset, X, args.k, random_state=0, refit=args.refit,
+                                           **model_params(args))
     k = gmvae.spec_.n_components
-    fitted = "taken from benchmarks/_cache" if fit_seconds is None else f"fitted in {fit_seconds:.0f} s"
+    fitted = "taken from the model cache" if fit_seconds is None else f"fitted in {fit_seconds:.0f} s"
     print(f"{args.dataset}: {len(X)} images; GMVAE k={k} {fitted}")
     log_density = gmvae.component_log_density(X)
     Q = gmvae.predict_proba(X)
@@ -112,17 +121,13 @@ def main(argv=None):
         "a cluster at a time": curve(cluster_at_a_time(log_density, y_true, args.max_actions, args.grid_size), Q,
                                      y_true, args.every),
     }
-    out = Path(args.out) if args.out else Path(__file__).parent / "results" / args.dataset
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "labeling-actions.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["view", "actions", "labels", "accuracy_rest", "accuracy_all"])
-        for view, points in results.items():
-            writer.writerows([view, p["actions"], p["labels"], f"{p['accuracy']:.4f}", f"{p['all']:.4f}"]
-                             for p in points)
-    command = "python -m benchmarks.labeling_actions " + " ".join(sys.argv[1:] if argv is None else argv)
+    out = Path(args.out) if args.out else RESULTS / args.dataset
+    run = provenance(command_line(NAME, argv), seeds="training seed 0")
+    write_csv(out / "labeling-actions.csv",
+              [{"view": view, "actions": p["actions"], "labels": p["labels"], "accuracy_rest": round(p["accuracy"], 4),
+                "accuracy_all": round(p["all"], 4)} for view, points in results.items() for p in points], run)
     lines = [f"# Labels and accuracy per action on {args.dataset} (K={k}, grids of {args.grid_size})", "",
-             f"Command: `{command.strip()}`. An action is a label typed (with Enter) or a click that leaves an "
+             f"Command: `{run['command']}`. An action is a label typed (with Enter) or a click that leaves an "
              "image out of a grid. Accuracy (%) of soft decoding on the images not labeled (rest: the harder "
              "the more typical images were labeled) and on all images, the given labels kept (all: what "
              "`skgmvae predict` writes).", "",

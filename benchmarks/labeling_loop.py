@@ -6,8 +6,8 @@ person would type them, and the accuracy of ``predict`` on the images not labele
 timed. With ``--rounds 2`` a second round follows: ``suggest --labels`` the first round's file (so no
 labeled image is suggested again), label those, ``predict`` with both files.
 
-- ``--dataset digits``: scikit-learn's 1,797 digits as 8x8 PNG files (dark strokes on white, in three
-  subfolders). Written to ``benchmarks/results/digits/labeling-loop.csv``.
+- ``--dataset digits``: scikit-learn's 1,797 digits (or the first ``--images``) as 8x8 PNG files (dark strokes
+  on white, in three subfolders). Written to ``benchmarks/results/digits/labeling-loop.csv``.
 - ``--dataset fashion-mnist``: the first ``--images`` of the 10,000 Fashion-MNIST test images (the Debian
   package's copy), written as RGB files of mixed formats and sizes, as a folder of photos would be: every
   other image a JPEG (quality 90), the rest PNG, each enlarged to 28, 36, 48 or 64 pixels a side, in ten
@@ -15,14 +15,15 @@ labeled image is suggested again), label those, ``predict`` with both files.
 
 Commands (from the repository root)::
 
-    python -m benchmarks.labeling_loop --labels 30
-    python -m benchmarks.labeling_loop --dataset fashion-mnist --labels 100 --rounds 2
+    python -m benchmarks labeling_loop --labels 30
+    python -m benchmarks labeling_loop --dataset fashion-mnist --labels 100 --rounds 2
+
+Each row of the CSV is one step (``step_command``: the ``skgmvae`` command it ran, paths relative to the work
+folder) with its seconds, and after ``predict`` the labels given, the accuracy on the images not labeled, the
+route ``predict`` chose and its cross-validated estimate.
 """
 
-import argparse
 import csv
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -32,20 +33,20 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._protocol import write_csv
+from benchmarks._protocol import RESULTS, command_line, parser, provenance, write_csv
 
-RESULTS = Path(__file__).parent / "results"
+NAME = "labeling_loop"
 SIDES = (28, 36, 48, 64)
 
 
-def write_digits(folder):
-    """The digits as PNG files in three subfolders; returns ``{relative path: class}``."""
+def write_digits(folder, n_images=None):
+    """The digits (the first ``n_images``) as PNG files in three subfolders; returns ``{relative path: class}``."""
     from PIL import Image
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     truth = {}
-    for index, (image, label) in enumerate(zip(digits.images, digits.target)):
+    for index, (image, label) in enumerate(zip(digits.images[:n_images], digits.target[:n_images])):
         relative = Path(f"part{index % 3}") / f"digit{index:04d}.png"
         (folder / relative.parent).mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.uint8(255 - image * 255 / 16), mode="L").save(folder / relative)
@@ -78,9 +79,9 @@ def run(command, steps, name, work, round_):
     start = time.perf_counter()
     output = subprocess.run([sys.executable, "-m", "skgmvae", *command], check=True, capture_output=True, text=True)
     shown = " ".join(part.replace(f"{work}/", "") for part in command)  # paths relative to the work folder
-    steps.append({"round": round_, "step": name, "command": "skgmvae " + shown,
+    steps.append({"round": round_, "step": name, "step_command": "skgmvae " + shown,
                   "seconds": time.perf_counter() - start})
-    print(f"{steps[-1]['command']}: {steps[-1]['seconds']:.0f} s", flush=True)
+    print(f"{steps[-1]['step_command']}: {steps[-1]['seconds']:.0f} s", flush=True)
     return output.stdout
 
 
@@ -106,24 +107,35 @@ def label_suggestions(suggested, truth, labels_file):
     return len(rows)
 
 
+def smallest(out):
+    """The smallest configuration: 300 digits read at 8x8 (the dense model), a small model, 20 labels."""
+    return ["--images", "300", "--labels", "20", "--k", "10", "--side", "8", "--max-epochs", "1", "--out",
+            str(Path(out) / "labeling-loop.csv")]
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["digits", "fashion-mnist"], default="digits")
-    parser.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST files")
-    parser.add_argument("--images", type=int, default=10_000, help="Fashion-MNIST test images to write")
-    parser.add_argument("--labels", type=int, default=30, help="suggested images to label per round (default 30)")
-    parser.add_argument("--rounds", type=int, default=1, help="rounds of suggest, label, predict (default 1)")
-    parser.add_argument("--max-epochs", type=int, default=None, help="`skgmvae fit --max-epochs` (smoke runs)")
-    parser.add_argument("--out", default=None, help="CSV to write (default benchmarks/results/<dataset>/...)")
-    args = parser.parse_args(argv)
+    arguments = parser(NAME, __doc__)
+    arguments.add_argument("--dataset", choices=["digits", "fashion-mnist"], default="digits")
+    arguments.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST files")
+    arguments.add_argument("--images", type=int, default=None,
+                           help="images to write (default: the 1,797 digits, 10,000 Fashion-MNIST test images)")
+    arguments.add_argument("--labels", type=int, default=30, help="suggested images to label per round (default 30)")
+    arguments.add_argument("--rounds", type=int, default=1, help="rounds of suggest, label, predict (default 1)")
+    arguments.add_argument("--k", type=int, default=None, help="`skgmvae fit --k` (default: the package's)")
+    arguments.add_argument("--side", type=int, default=None, help="`skgmvae fit --side` (default: the CLI's 28)")
+    arguments.add_argument("--max-epochs", type=int, default=None, help="`skgmvae fit --max-epochs` (smoke runs)")
+    arguments.add_argument("--out", default=None, help="CSV to write (default benchmarks/results/<dataset>/...)")
+    args = arguments.parse_args(argv)
     out = Path(args.out) if args.out else RESULTS / args.dataset / "labeling-loop.csv"
     steps, scores = [], {}
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         images = work / "images"
-        truth = (write_digits(images) if args.dataset == "digits"
-                 else write_fashion(images, args.images, args.data_dir))
+        truth = (write_digits(images, args.images) if args.dataset == "digits"
+                 else write_fashion(images, args.images or 10_000, args.data_dir))
         fit = ["fit", str(images), "--out", str(work / "model.pt")]
+        fit += [] if args.k is None else ["--k", str(args.k)]
+        fit += [] if args.side is None else ["--side", str(args.side)]
         run(fit + ([] if args.max_epochs is None else ["--max-epochs", str(args.max_epochs)]), steps, "fit", work, 0)
         given, n_labels = [], 0
         for round_ in range(1, args.rounds + 1):
@@ -145,18 +157,16 @@ def main(argv=None):
             print(f"round {round_}: {n_labels} labels, {len(rest)} unlabeled images, accuracy {100 * accuracy:.1f}%")
     total = sum(step["seconds"] for step in steps)
     print(f"{total:.0f} s in all")
-    machine = f"{platform.machine()}, {os.cpu_count()} cores"
     rows = []
-    for step in steps + [{"round": "", "step": "total", "command": "", "seconds": total}]:
+    for step in steps + [{"round": "", "step": "total", "step_command": "", "seconds": total}]:
         score = scores.get(step["round"] or args.rounds, {}) if step["step"] != "fit" else {}
         rows.append({**step, "seconds": round(step["seconds"], 1), "labels": score.get("labels"),
                      "unlabeled_images": score.get("unlabeled_images"), "accuracy": score.get("accuracy"),
                      "route": score.get("route") if step["step"] == "predict" else None,
-                     "cv_estimate": score.get("cv_estimate") if step["step"] == "predict" else None,
-                     "machine": machine})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(out, rows)
+                     "cv_estimate": score.get("cv_estimate") if step["step"] == "predict" else None})
+    write_csv(out, rows, provenance(command_line(NAME, argv), seeds="fit --seed 0"))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

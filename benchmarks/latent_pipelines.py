@@ -1,6 +1,6 @@
 """Which classifier to put after the GMVAE's latent features, and how pure its clusters are.
 
-Reads the cached package-default model of the data set (``benchmarks/_cache``,
+Reads the cached package-default model of the data set (the model cache,
 fitted first when absent), then scores classifiers on three encodings of the
 same model at the benchmark's label counts (mean of ``--seeds`` draws), on the
 development split of ``benchmarks/_protocol.py`` by default (a choice between
@@ -19,11 +19,11 @@ images whose argmax component's majority label is their own label.
 
 Example::
 
-    python -m benchmarks.latent_pipelines --dataset emnist --out benchmarks/results/emnist-partial/development
+    python -m benchmarks latent_pipelines --dataset emnist --out benchmarks/results/emnist-partial/development
 """
 
-import argparse
 import copy
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -32,11 +32,24 @@ from sklearn.preprocessing import Normalizer, StandardScaler
 from sklearn.semi_supervised import LabelSpreading
 from sklearn.svm import SVC
 
-from benchmarks._protocol import SETTINGS, add_split_argument, load_or_fit_gmvae, protocol_split, write_csv
+from benchmarks._protocol import (
+    SETTINGS,
+    add_split_argument,
+    command_line,
+    load_or_fit_gmvae,
+    model_arguments,
+    model_params,
+    parser,
+    protocol_split,
+    provenance,
+    write_csv,
+)
 from benchmarks._stats import cluster_purity
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier
 from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import format_table, label_efficiency, summarize
+
+NAME = "latent_pipelines"
 
 # UMAPMixture settings re-checked on the development split: the default and one change of each setting.
 UMAP_SETTINGS = {
@@ -97,22 +110,30 @@ def build_methods(selected=None):
     return methods
 
 
+def smallest(out):
+    """The smallest configuration: a small digits model, two methods besides soft decoding, one count."""
+    return ["--dataset", "digits", "--k", "6", "--max-epochs", "1", "--pretrain-epochs", "1", "--seeds", "2",
+            "--labels", "30", "--methods", "latent-l2 + SVC", "latent + LabelSpreading(10)", "--out", str(out)]
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=sorted(SETTINGS), default="emnist")
-    parser.add_argument("--data-dir", default=None)
-    add_split_argument(parser, "development")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--labels", type=int, nargs="*", help="label counts (default: the benchmark's)")
-    parser.add_argument("--methods", nargs="*", help="method names to run (default: all)")
-    parser.add_argument("--model", help="a saved GMVAETransformer to read instead of the cached default")
-    parser.add_argument("--out", default=None, help="folder for latent-pipelines.csv and its summary")
-    args = parser.parse_args(argv)
+    arguments = parser(NAME, __doc__)
+    arguments.add_argument("--dataset", choices=sorted(SETTINGS), default="emnist")
+    arguments.add_argument("--data-dir", default=None)
+    add_split_argument(arguments, "development")
+    arguments.add_argument("--seeds", type=int, default=3, help="random label draws per count (default: 3)")
+    arguments.add_argument("--labels", type=int, nargs="*", help="label counts (default: the benchmark's)")
+    arguments.add_argument("--methods", nargs="*", help="method names to run (default: all)")
+    arguments.add_argument("--model", help="a saved GMVAETransformer to read instead of the cached default")
+    arguments.add_argument("--out", default=None, help="folder for latent-pipelines.csv and its summary")
+    model_arguments(arguments)
+    args = arguments.parse_args(argv)
     data = load_dataset(args.dataset, args.data_dir)
     part = protocol_split(data, args.split)
     X, y = data["X_pool"], data["y_pool"]
     candidates = part.candidates
-    gmvae = GMVAETransformer.load(args.model) if args.model else load_or_fit_gmvae(args.dataset, X)[0]
+    gmvae = (GMVAETransformer.load(args.model) if args.model
+             else load_or_fit_gmvae(args.dataset, X, args.k, **model_params(args))[0])
     features_of = encodings(gmvae, X[candidates])
     features = features_of(X[candidates])
     umap_names = [name for name in UMAP_SETTINGS if args.methods is None or f"{name} soft" in args.methods]
@@ -137,14 +158,14 @@ def main(argv=None):
     summary = summarize(records)
     print(format_table(summary, split=scored_on))
     if args.out:
-        from pathlib import Path
-
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_csv(out / "latent-pipelines.csv", records)
-        write_csv(out / "latent-pipelines-summary.csv", [{**row, "protocol_split": args.split} for row in summary])
+        run = provenance(command_line(NAME, argv), protocol_split=args.split,
+                         seeds=f"training seed 0; label draw seeds {part.draw_seed}-{part.draw_seed + args.seeds - 1}")
+        write_csv(out / "latent-pipelines.csv", records, run)
+        write_csv(out / "latent-pipelines-summary.csv", [{**row, "protocol_split": args.split} for row in summary], run)
         print(f"wrote {out / 'latent-pipelines.csv'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

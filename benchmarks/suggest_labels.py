@@ -1,7 +1,7 @@
 """Suggested labels against random labels: soft-decoding accuracy for n in {K/2, K, 2K, 3K}.
 
-The GMVAE (package defaults) comes from ``benchmarks/_cache/<dataset>-gmvae-k<K>.pt`` when the
-label-efficiency benchmark left one there, else it is fitted and saved. Suggestions are drawn from the
+The GMVAE (package defaults) comes from the model cache when ``label_efficiency`` left one there, else it is
+fitted and cached. Suggestions are drawn from the
 label candidates by :func:`skgmvae.suggest_labels` (both strategies; they are deterministic), random
 labels with 5 seeds; accuracy is measured on the candidates not labeled. The candidates are those of the
 report split of ``benchmarks/_protocol.py`` (``--split development`` to compare suggestion rules).
@@ -10,11 +10,9 @@ Results go to ``benchmarks/results/<dataset>/`` (``development/`` for that split
 
 Commands::
 
-    python -m benchmarks.suggest_labels --dataset emnist --data-dir ../shared/data
-    python -m benchmarks.suggest_labels --dataset fashion-mnist
+    python -m benchmarks suggest_labels --dataset emnist --data-dir ../shared/data
+    python -m benchmarks suggest_labels --dataset fashion-mnist
 """
-
-import argparse
 
 import numpy as np
 
@@ -22,31 +20,42 @@ from benchmarks._protocol import (
     SETTINGS,
     accuracy_over_draws,
     add_split_argument,
+    command_line,
     decoder_accuracy,
     load_or_fit_gmvae,
+    model_arguments,
+    model_params,
+    parser,
     protocol_split,
+    provenance,
     results_dir,
     write_csv,
 )
 from skgmvae import suggest_labels
 from skgmvae.datasets import load_dataset
 
+NAME = "suggest_labels"
+
+
+def smallest(out):
+    """The smallest configuration: a small digits model, two draws."""
+    return ["--dataset", "digits", "--k", "6", "--max-epochs", "1", "--pretrain-epochs", "1", "--seeds", "2",
+            "--out", str(out)]
+
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
-    parser.add_argument("--data-dir", default=None)
-    add_split_argument(parser, "report")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--k", type=int, default=None, help="components (default: the package's)")
-    parser.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
-    parser.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (smoke runs)")
-    args = parser.parse_args(argv)
+    arguments = parser(NAME, __doc__)
+    arguments.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
+    arguments.add_argument("--data-dir", default=None)
+    add_split_argument(arguments, "report")
+    arguments.add_argument("--seeds", type=int, default=5, help="random label draws per count (default: 5)")
+    arguments.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
+    model_arguments(arguments)
+    args = arguments.parse_args(argv)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     part = protocol_split(data, args.split)
     X, y, candidates = data["X_pool"], data["y_pool"], part.candidates
-    params = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
-    gmvae, _ = load_or_fit_gmvae(args.dataset, X, args.k, **params)
+    gmvae, _ = load_or_fit_gmvae(args.dataset, X, args.k, **model_params(args))
     out = results_dir(args.dataset, args.out, args.split)
     X_candidates, y_candidates = X[candidates], y[candidates]
     Q = gmvae.transform(X_candidates)
@@ -65,6 +74,8 @@ def main(argv=None):
 
     reference_count = 291 if len(y_candidates) > 582 else len(y_candidates) // 2
     reference = [accuracy_over_draws(Q, y_candidates, reference_count, args.seeds, draw_seed=part.draw_seed).mean()]
+    run = provenance(command_line(NAME, argv), protocol_split=args.split,
+                     seeds=f"training seed 0; label draw seeds {part.draw_seed}-{part.draw_seed + args.seeds - 1}")
     write_csv(out / "suggested.csv",
               [{"protocol_split": args.split, "n_labels": row["n"], "labels": "random", "accuracy": row["random"],
                 "sd_over_draws": row["random_sd"], "n_draws": args.seeds, "classes": ""} for row in rows]
@@ -72,10 +83,9 @@ def main(argv=None):
                   "accuracy": row[strategy], "sd_over_draws": "", "n_draws": 1, "classes": row[strategy + "_classes"]}
                  for row in rows for strategy in ("representative", "uncertain")]
               + [{"protocol_split": args.split, "n_labels": reference_count, "labels": "random",
-                  "accuracy": reference[0], "sd_over_draws": "", "n_draws": args.seeds, "classes": ""}])
+                  "accuracy": reference[0], "sd_over_draws": "", "n_draws": args.seeds, "classes": ""}], run)
     lines = [f"# Suggested labels against random labels on {args.dataset} (K={k})", "",
-             f"Command: `python -m benchmarks.suggest_labels --dataset {args.dataset} --split {args.split}"
-             f"{'' if args.k is None else f' --k {args.k} --out {out}'}`. Soft-decoding accuracy "
+             f"Command: `{run['command']}`. Soft-decoding accuracy "
              f"(%) on the {len(y_candidates)} label candidates of the {args.split} split not labeled "
              f"(`suggested.csv`); random: mean ± sd over {args.seeds} draws.", "",
              "| labels | random | suggested, representative | suggested, then uncertain |", "|---|---|---|---|"]

@@ -1,4 +1,4 @@
-"""Compare GMVAETransformer settings on the development split, as in the model-quality work.
+"""Compare GMVAETransformer settings on the development split: soft and hard accuracy, fit time, components.
 
 Each variant is a JSON object of GMVAETransformer parameters; the script fits it once on the data set's
 unlabeled pool and prints one Markdown row: soft / hard accuracy at each count of random labels (mean of
@@ -11,19 +11,17 @@ report rows, never to make one):
 - ``--dataset fashion-mnist``: fit on the 60,000 training images, labels at 10, 30, 100, 300 and 1000
   drawn from the 50,000 outside the validation set, accuracy on the 10,000 validation images.
 
-``--csv PATH`` appends one row per variant, mode and count to a CSV (with the split), so that a figure
-quoted from a run can be checked. ``--reuse-model`` takes a variant's model from ``benchmarks/_cache`` when
-it is there (``'{}'``, the package default, is the model ``label_efficiency.py`` caches), else fits and
-caches it.
+``--csv PATH`` appends one row per variant, mode and count to a CSV (with the split and the schema's
+provenance), so that a figure quoted from a run can be checked. ``--reuse-model`` takes a variant's model
+from the model cache when it is there (``'{}'``, the package default, is the model ``label_efficiency``
+caches), else fits and caches it.
 
 Example::
 
-    python -m benchmarks.variants --data-dir ../shared/data --csv benchmarks/results/variants.csv \\
-        '{"max_epochs": 30}' '{"max_epochs": 30, "augment": true}'
+    python -m benchmarks variants --data-dir ../shared/data \\
+        --csv benchmarks/results/emnist-partial/development/variants.csv '{"max_epochs": 30}' '{"augment": false}'
 """
 
-import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -32,11 +30,17 @@ from benchmarks._protocol import (
     accuracy_over_draws,
     add_split_argument,
     cache_path,
+    command_line,
     load_or_fit_gmvae,
+    parser,
     protocol_split,
+    provenance,
     recorded_fit_seconds,
+    write_csv,
 )
 from skgmvae.datasets import load_dataset
+
+NAME = "variants"
 
 COUNTS = {"emnist": (73, 291, 1000), "fashion-mnist": (10, 30, 100, 300, 1000), "digits": (10, 30, 100)}
 
@@ -54,37 +58,34 @@ def evaluate(Q, y, counts, n_seeds=3, Q_test=None, y_test=None, draw_seed=0):
     return scores
 
 
-def append_csv(path, rows):
-    """Append rows to a CSV file, writing the header when the file is new."""
-    path = Path(path)
-    new = not path.is_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
+def smallest(out):
+    """The smallest configuration: two small variants on digits, two draws."""
+    return ["--dataset", "digits", "--seeds", "2", "--csv", str(Path(out) / "variants.csv"),
+            '{"k": 5, "max_epochs": 1, "pretrain_epochs": 1}', '{"k": 5, "max_epochs": 1, "pretrain_epochs": 0}']
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variants", nargs="+", help="JSON objects of GMVAETransformer parameters")
-    parser.add_argument("--dataset", choices=sorted(COUNTS), default="emnist")
-    parser.add_argument("--data-dir", default=None)
-    add_split_argument(parser, "development")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--save-dir", default=None, help="folder to save each fitted model in (variant-<i>.pt)")
-    parser.add_argument("--csv", default=None, help="CSV file to append the scores to")
-    parser.add_argument("--reuse-model", action="store_true",
-                        help="take each variant's model (training seed 0) from benchmarks/_cache when there; "
-                             "'{}' is the package default that label_efficiency caches")
-    args = parser.parse_args(argv)
+    arguments = parser(NAME, __doc__)
+    arguments.add_argument("variants", nargs="+", help="JSON objects of GMVAETransformer parameters")
+    arguments.add_argument("--dataset", choices=sorted(COUNTS), default="emnist")
+    arguments.add_argument("--data-dir", default=None)
+    add_split_argument(arguments, "development")
+    arguments.add_argument("--seeds", type=int, default=3, help="random label draws per count (default: 3)")
+    arguments.add_argument("--device", default="auto")
+    arguments.add_argument("--save-dir", default=None, help="folder to save each fitted model in (variant-<i>.pt)")
+    arguments.add_argument("--csv", default=None, help="CSV file to append the scores to")
+    arguments.add_argument("--reuse-model", action="store_true",
+                           help="take each variant's model (training seed 0) from the model cache when there; "
+                                "'{}' is the package default that label_efficiency caches")
+    args = arguments.parse_args(argv)
     data = load_dataset(args.dataset, args.data_dir)
     part = protocol_split(data, args.split)
     X, y = data["X_pool"], data["y_pool"]
     counts = COUNTS[args.dataset]
     scored_on = part.held_out or "rest"
+    run = provenance(command_line(NAME, argv), protocol_split=args.split,
+                     seeds=f"training seed as each variant's random_state (default 0); label draw seeds "
+                           f"{part.draw_seed}-{part.draw_seed + args.seeds - 1}")
     for index, text in enumerate(args.variants):
         params = json.loads(text)
         shape = {name: value for name, value in params.items() if name not in ("k", "random_state", "device")}
@@ -106,12 +107,12 @@ def main(argv=None):
         fit_time = "not recorded" if seconds is None else f"{seconds:.0f} s"
         print(f"| `{json.dumps(params)}` | {cells} | {fit_time} | {gmvae.n_components_used_:.0f} |", flush=True)
         if args.csv:
-            append_csv(args.csv, [{"dataset": args.dataset, "protocol_split": args.split, "split": scored_on,
-                                   "variant": json.dumps(params, sort_keys=True), "mode": mode, "n_labels": n,
-                                   "n_draws": args.seeds, "accuracy": scores[(mode, n)] / 100,
-                                   "fit_seconds": None if seconds is None else round(seconds, 1),
-                                   "components_used": round(float(gmvae.n_components_used_), 1)}
-                                  for n in counts for mode in ("soft", "hard")])
+            write_csv(args.csv, [{"dataset": args.dataset, "protocol_split": args.split, "split": scored_on,
+                                  "variant": json.dumps(params, sort_keys=True), "mode": mode, "n_labels": n,
+                                  "n_draws": args.seeds, "accuracy": scores[(mode, n)] / 100,
+                                  "fit_seconds": None if seconds is None else round(seconds, 1),
+                                  "components_used": round(float(gmvae.n_components_used_), 1)}
+                                 for n in counts for mode in ("soft", "hard")], run, append=True)
     return 0
 
 

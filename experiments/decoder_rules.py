@@ -1,6 +1,7 @@
 """Other decoding rules against soft and hard, on the GMVAE of the label-efficiency benchmark.
 
-The model comes from benchmarks/_cache (fitted and cached when absent). The candidate rule is
+A decision record: the rule below was kept out of the package. The model comes from the benchmarks' model
+cache (fitted and cached when absent). The candidate rule is
 p(l|x) = sum_c q(c|x) p(l|c), with p(l|c) from soft counts of the labeled rows smoothed towards the
 class frequencies with weight ``alpha``. It is kept out of the package: it never
 beat soft decoding (see ``benchmarks/results/decoder-rules.md``).
@@ -10,9 +11,9 @@ is a decision); ``--csv`` writes every draw's accuracy, with the split.
 
 Commands::
 
-    python -m benchmarks.decoder_rules --dataset emnist --data-dir ../shared/data \
+    python -m experiments.decoder_rules --dataset emnist --data-dir ../shared/data \
         --csv benchmarks/results/emnist-partial/development/decoder-rules.csv
-    python -m benchmarks.decoder_rules --dataset fashion-mnist \
+    python -m experiments.decoder_rules --dataset fashion-mnist \
         --csv benchmarks/results/fashion-mnist/development/decoder-rules.csv
 """
 
@@ -23,10 +24,12 @@ import numpy as np
 from benchmarks._protocol import (
     SETTINGS,
     add_split_argument,
+    command_line,
     decoder_accuracy,
     evaluation_rows,
     load_or_fit_gmvae,
     protocol_split,
+    provenance,
     write_csv,
 )
 from skgmvae.datasets import load_dataset
@@ -84,7 +87,9 @@ def main(argv=None):
         print(f"| {n_labels} | " + " | ".join(f"{100 * np.mean(scores[name]):.1f}" for name in names) + " |",
               flush=True)
     if args.csv:
-        write_csv(args.csv, records)
+        write_csv(args.csv, records, provenance(
+            command_line("decoder_rules", argv, suite="experiments"), protocol_split=args.split,
+            seeds=f"training seed 0; label draw seeds {part.draw_seed}-{part.draw_seed + args.seeds - 1}"))
     return 0
 
 

@@ -9,10 +9,11 @@ soft decoding is scored on the **development half** of the digits (``protocol_sp
 'development')`` of ``benchmarks/_protocol.py``, mapped to the files by their digit index), with 10, 30
 and 100 random labels drawn from that half (5 draws) and with the 30 images :func:`skgmvae.suggest_labels`
 picks from it. Paired differences over the same seeds and draws say whether the shorter training is tied.
+A decision record: the caps were kept.
 
 Command (from the repository root)::
 
-    python -m benchmarks.small_folder_length
+    python -m experiments.small_folder_length
 
 Writes ``benchmarks/results/digits/development/small-folder-length.csv`` (every run) and
 ``small-folder-length-paired.csv`` (run a: the 'auto' caps, run b: half of them; ``--summarize`` rewrites it
@@ -21,14 +22,13 @@ comparable within one run (the machine's load is not controlled here).
 """
 
 import argparse
-import csv
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks._protocol import RESULTS, protocol_split, write_csv
+from benchmarks._protocol import RESULTS, command_line, protocol_split, provenance, read_csv, with_schema, write_csv
 from benchmarks.compare_runs import compare
 from benchmarks.labeling_loop import write_digits
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, suggest_labels
@@ -83,15 +83,16 @@ def main(argv=None):
                         help="only rewrite the paired summary from the records CSV of an earlier run")
     args = parser.parse_args(argv)
     out = RESULTS / "digits" / "development"
+    run = provenance(command_line("small_folder_length", argv, suite="experiments"), protocol_split="development",
+                     seeds=f"training seeds {' '.join(map(str, args.train_seeds))}; label draw seeds "
+                           f"0-{args.draws - 1}")
     if args.summarize:
-        with open(out / "small-folder-length.csv", newline="") as handle:
-            records = list(csv.DictReader(handle))
+        records = with_schema(read_csv(out / "small-folder-length.csv"))
     else:
         records = fit_and_score(args)
-        out.mkdir(parents=True, exist_ok=True)
-        write_csv(out / "small-folder-length.csv", records)
+        write_csv(out / "small-folder-length.csv", records, run)
     rows = length_comparison(records)
-    write_csv(out / "small-folder-length-paired.csv", rows)
+    write_csv(out / "small-folder-length-paired.csv", rows, run)
     for row in rows:
         print(f"{row['n_labels']}: {100 * row['mean_a']:.1f} (auto caps) vs {100 * row['mean_b']:.1f} (half), paired "
               f"{100 * row['difference_b_minus_a']:+.1f} ± {100 * row['ci']:.1f} over {row['n_pairs']}: "

@@ -1,7 +1,8 @@
-"""How much the results move with the training seed: the default GMVAE fitted with several random_state values.
+"""How much the decoders move with the training seed: the default GMVAE fitted with several random_state values.
 
-For each training seed the package-default GMVAE is fitted on the data set's pool (cached in
-benchmarks/_cache by ``load_or_fit_gmvae``; seed 0 is the label-efficiency benchmark's model), then
+A decision record, superseded by ``python -m benchmarks label_efficiency --train-seeds 0 1 2``, which gives
+the spread over training seeds of every method. For each training seed the package-default GMVAE is fitted
+on the data set's pool (cached by ``load_or_fit_gmvae``; seed 0 is the label-efficiency benchmark's model), then
 scored as in the benchmarks: soft and hard accuracy at random labels (mean of ``--seeds`` draws, on the
 candidates not labeled) and soft accuracy with the labels ``skgmvae.suggest_labels`` proposes, on the
 report split of ``benchmarks/_protocol.py`` by default. Writes ``training-seeds.md`` and
@@ -11,7 +12,7 @@ the decoders alone.
 
 Command::
 
-    python -m benchmarks.training_seeds --dataset emnist --data-dir ../shared/data --training-seeds 0 1 2
+    python -m experiments.training_seeds --dataset emnist --data-dir ../shared/data --training-seeds 0 1 2
 """
 
 import argparse
@@ -22,9 +23,11 @@ from benchmarks._protocol import (
     SETTINGS,
     accuracy_over_draws,
     add_split_argument,
+    command_line,
     decoder_accuracy,
     load_or_fit_gmvae,
     protocol_split,
+    provenance,
     results_dir,
     write_csv,
 )
@@ -72,9 +75,11 @@ def main(argv=None):
     def cells(values):
         return [f"{100 * v:.1f}" for v in values[:-1]] + [f"{values[-1]:.0f}"]
 
+    run = provenance(command_line("training_seeds", argv, suite="experiments"), protocol_split=args.split,
+                     seeds=f"training seeds {' '.join(map(str, args.training_seeds))}; label draw seeds "
+                           f"{part.draw_seed}-{part.draw_seed + args.seeds - 1}")
     lines = [f"# Training seeds on {args.dataset} (package defaults, K={k})", "",
-             f"Command: `python -m benchmarks.training_seeds --dataset {args.dataset} --training-seeds "
-             f"{' '.join(map(str, args.training_seeds))} --split {args.split}`. Accuracy (%) on the label "
+             f"Command: `{run['command']}`. Accuracy (%) on the label "
              f"candidates of the {args.split} split not labeled; random labels: mean of {args.seeds} draws "
              "(the benchmark's draws).", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -84,7 +89,7 @@ def main(argv=None):
     out = results_dir(args.dataset, args.out, args.split)
     write_csv(out / "training-seeds.csv",
               [{"protocol_split": args.split, "training_seed": seed, **dict(zip(header[1:], row))}
-               for seed, row in zip(args.training_seeds, rows)])
+               for seed, row in zip(args.training_seeds, rows)], run)
     (out / "training-seeds.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

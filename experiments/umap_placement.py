@@ -8,20 +8,20 @@ is fitted on random labeled rows of the fitted ones and scored on the unseen row
 the development half; Fashion-MNIST: its 10,000 validation images), never on report rows. Both rules read the
 same fitted UMAP, mixture and labels, so the difference is the placement alone.
 
-Command (from the repository root; the cached seed-0 models of ``benchmarks.label_efficiency``)::
+A decision record (the placement by the neighbours' posteriors was kept). Command (from the repository root;
+the cached seed-0 models of ``label_efficiency``)::
 
-    python -m benchmarks.umap_placement --data-dir ../shared/data --out benchmarks/results/umap-placement.csv
+    python -m experiments.umap_placement --data-dir ../shared/data --out benchmarks/results/umap-placement.csv
 """
 
 import argparse
 import copy
-from pathlib import Path
 
 import numpy as np
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.preprocessing import Normalizer
 
-from benchmarks._protocol import load_or_fit_gmvae, protocol_split, write_csv
+from benchmarks._protocol import command_line, load_or_fit_gmvae, protocol_split, provenance, write_csv
 from skgmvae import ClusterLabelDecoder, UMAPMixture
 from skgmvae.datasets import load_dataset
 from skgmvae.evaluation import draw_labeled_rows
@@ -70,8 +70,9 @@ def main(argv=None):
     rows = [row for name in args.datasets
             for row in placements(name, args.data_dir if name == "emnist" else None, counts[name], args.draws)]
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        write_csv(args.out, rows)
+        write_csv(args.out, rows, provenance(command_line("umap_placement", argv, suite="experiments"),
+                                             protocol_split="development",
+                                             seeds=f"training seed 0; label draw seeds 0-{args.draws - 1}"))
 
 
 if __name__ == "__main__":

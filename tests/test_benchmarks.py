@@ -1,19 +1,40 @@
-"""The benchmarks' protocol: disjoint development and report rows, paired ties, the route search on features."""
+"""The benchmark suite: one entry point, each benchmark's smallest configuration, one results schema, the
+two-checkout timings, the protocol (disjoint development and report rows), paired ties, the route search on
+features; and the README's table and the docs' wording."""
+
+import ast
+import csv
+import importlib
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.preprocessing import normalize
 from sklearn.semi_supervised import LabelSpreading
 
-from benchmarks._protocol import REPORT_DRAW_SEED, VALIDATION_SIZE, protocol_split
-from benchmarks._routes import GraphCachedLabelSpreading, route_matrix, search_routes
+from benchmarks import __main__ as suite
+from benchmarks import _timing
+from benchmarks._protocol import (
+    REPORT_DRAW_SEED,
+    SCHEMA,
+    UNKNOWN,
+    VALIDATION_SIZE,
+    protocol_split,
+    provenance,
+    read_csv,
+    write_csv,
+)
 from benchmarks._stats import paired_difference, paired_rows, summarize_over_seeds, ties_with_best
 from benchmarks.cluster_anchor import cluster_accuracy
 from benchmarks.compare_runs import compare
 from benchmarks.labeling_loop import predict_choice
-from benchmarks.small_folder_length import LENGTHS, length_comparison
 from skgmvae import ClusterLabelDecoder, GMVAETransformer, RouteSearchCV, UMAPMixture
-from skgmvae._selection import _UMAP_ROWS_PER_CLUSTER
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
 
 
 def _data(n_pool, n_candidates, with_test, n_classes=10, seed=0):
@@ -116,18 +137,6 @@ def test_predict_choice_reads_the_route_and_estimate_that_skgmvae_predict_prints
     assert predict_choice(fallback) == {"route": "soft (fallback, no search)", "cv_estimate": None}
 
 
-def test_small_folder_summary_pairs_runs_by_seed_and_draw_not_by_position():
-    default, short = LENGTHS
-    records = [{"length": length, "labels": "10 random", "train_seed": seed, "draw": draw,
-                "accuracy": 0.5 + 0.1 * seed + 0.01 * draw + (0.02 if length == short else 0.0)}
-               for length in LENGTHS for seed in range(2) for draw in range(3)]
-    shuffled = records[:6] + records[6:][::-1]  # the short runs in another order
-    (row,) = length_comparison(shuffled)
-    assert row["n_labels"] == "10 random" and row["n_pairs"] == 6
-    assert row["difference_b_minus_a"] == pytest.approx(0.02) and row["verdict"] == "b ahead"  # b: half the caps
-    assert row["ci"] == pytest.approx(0, abs=1e-9)  # positional pairing would spread the differences
-
-
 def test_cluster_accuracy_matches_clusters_to_classes_one_to_one():
     y = np.array([0, 0, 0, 1, 1, 2])
     assert cluster_accuracy(y, np.array([7, 7, 7, 4, 4, 9])) == 1.0
@@ -136,6 +145,8 @@ def test_cluster_accuracy_matches_clusters_to_classes_one_to_one():
 
 
 def test_label_spreading_with_a_cached_graph_gives_label_spreadings_result():
+    from benchmarks._routes import GraphCachedLabelSpreading
+
     rng = np.random.RandomState(0)
     X = rng.rand(200, 5)
     y = np.full(200, -1)
@@ -149,6 +160,8 @@ def test_label_spreading_with_a_cached_graph_gives_label_spreadings_result():
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning", "ignore::UserWarning")
 def test_route_search_on_features_picks_what_route_search_cv_picks(digits):
+    from benchmarks._routes import route_matrix, search_routes
+
     X, y = digits
     gmvae = GMVAETransformer(k=10, max_epochs=2, pretrain_epochs=1, random_state=0).fit(X)
     y_semi = np.full(len(y), -1)
@@ -167,6 +180,8 @@ def test_route_search_on_features_picks_what_route_search_cv_picks(digits):
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_route_search_falls_back_to_soft_decoding_with_a_label_or_two_per_class():
+    from benchmarks._routes import route_matrix, search_routes
+
     rng = np.random.RandomState(0)
     features = {"posterior": rng.dirichlet(np.ones(6), 300), "latent": normalize(rng.randn(300, 4)),
                 "umap-posterior": rng.dirichlet(np.ones(6), 300)}
@@ -179,6 +194,9 @@ def test_route_search_falls_back_to_soft_decoding_with_a_label_or_two_per_class(
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_route_search_falls_back_to_umap_soft_decoding_when_it_has_enough_rows():
+    from benchmarks._routes import route_matrix, search_routes
+    from skgmvae._selection import _UMAP_ROWS_PER_CLUSTER
+
     pytest.importorskip("umap")
     rng = np.random.RandomState(0)
     n_rows = _UMAP_ROWS_PER_CLUSTER * UMAPMixture().k  # the fewest rows 'auto' keeps its UMAP route for
@@ -191,3 +209,191 @@ def test_route_search_falls_back_to_umap_soft_decoding_when_it_has_enough_rows()
     assert info["fallback"] and info["chosen_route"] == "umap-soft"
     decoder = ClusterLabelDecoder(mode="soft").fit(features["umap-posterior"], y_semi)
     np.testing.assert_array_equal(route.predict(F), decoder.predict(features["umap-posterior"]))
+
+
+# --------------------------------------------------------------------------------------------- the suite
+
+def _benchmark_modules():
+    """Modules of benchmarks/ that are benchmarks: a main(argv), not a private helper."""
+    return sorted(path.stem for path in BENCHMARKS.glob("*.py")
+                  if not path.stem.startswith("_") and "def main(" in path.read_text())
+
+
+def test_the_entry_point_lists_every_benchmark_module_and_nothing_else():
+    listed = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout
+    names = re.findall(r"^  (\w+) ", listed, re.MULTILINE)
+    assert names == suite.available()
+    assert sorted(names) == _benchmark_modules()
+    for name in names:  # each with the first line of its docstring
+        assert f"  {name:<18} {suite.summary(name)}" in listed and suite.summary(name)
+    unknown = subprocess.run([sys.executable, "-m", "benchmarks", "no_such_benchmark"], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert unknown.returncode == 2 and "no benchmark named 'no_such_benchmark'" in unknown.stderr
+
+
+def _private_uses(path):
+    """Private names of skgmvae a file imports or reads, and private scikit-learn methods it overrides."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "skgmvae":
+            parts = node.module.split(".") + [alias.name for alias in node.names]
+            found += [f"from {node.module} import {alias.name}" for alias in node.names
+                      if any(part.startswith("_") for part in parts)]
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names
+                      if alias.name.startswith("skgmvae.") and any(p.startswith("_") for p in alias.name.split("."))]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.endswith("__"):
+            found.append(f"attribute {node.attr}")
+        elif isinstance(node, ast.FunctionDef) and node.name.startswith("_build_graph"):
+            found.append(f"override of {node.name}")
+    return found
+
+
+def test_no_benchmark_uses_a_private_name_of_the_package():
+    uses = {path.name: _private_uses(path) for path in sorted(BENCHMARKS.glob("*.py"))}
+    assert {name: found for name, found in uses.items() if found} == {}
+
+
+def test_the_private_name_check_catches_what_it_is_for(tmp_path):
+    source = tmp_path / "probe.py"
+    source.write_text("from skgmvae._selection import _auto_routes\nfrom skgmvae.nn.training import _batches\n"
+                      "import skgmvae._transformer\nfrom skgmvae import GMVAETransformer\n"
+                      "GMVAETransformer()._validate_X(None, reset=True)\n"
+                      "class Spreading:\n    def _build_graph(self):\n        pass\n")
+    assert len(_private_uses(source)) == 5
+
+
+@pytest.fixture
+def model_cache(tmp_path_factory, monkeypatch):
+    """One model cache for every smallest configuration (they share their small models), out of the repo."""
+    monkeypatch.setenv("SKGMVAE_BENCHMARK_CACHE", str(tmp_path_factory.getbasetemp() / "benchmark-cache"))
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning", "ignore::UserWarning",
+                            "ignore::RuntimeWarning", "ignore::FutureWarning")
+@pytest.mark.parametrize("name", suite.available())
+def test_each_benchmark_runs_its_smallest_configuration(name, tmp_path, model_cache, monkeypatch):
+    module = importlib.import_module(f"benchmarks.{name}")
+    assert hasattr(module, "smallest"), f"benchmarks/{name}.py needs smallest(out): the arguments of its smallest run"
+    out = tmp_path / "out"
+    argv = module.smallest(out)
+    inputs = {path for path in out.rglob("*") if path.is_file()}  # what the configuration wrote for itself
+    monkeypatch.chdir(tmp_path)  # nothing written beside the code
+    assert module.main(argv) == 0
+    written = [path for path in out.rglob("*") if path.is_file() and path not in inputs]
+    assert written, f"{name} wrote nothing into {out}"
+    for path in written:
+        if path.suffix != ".csv":
+            continue
+        rows = read_csv(path)
+        assert rows and set(SCHEMA) <= set(rows[0]), f"{path.name} lacks schema columns"
+        assert all(row["command"] == suite_command(name, argv) for row in rows)
+        assert all(row["commit"] not in ("", UNKNOWN) and row["machine"] and row["date"] for row in rows)
+    assert not (tmp_path / "benchmarks").exists()
+
+
+def suite_command(name, argv):
+    import shlex
+
+    return f"python -m benchmarks {name} {shlex.join(argv)}"
+
+
+def test_write_csv_adds_the_schema_and_marks_what_old_rows_never_recorded(tmp_path):
+    path = tmp_path / "figures.csv"
+    path.write_text("method,accuracy\nsoft,0.5\n")  # written before the schema
+    run = provenance("python -m benchmarks x --y 1", protocol_split="development", seeds="0 1")
+    write_csv(path, [{"method": "hard", "accuracy": 0.4}, {"method": "svc", "accuracy": 0.6,
+                                                            "protocol_split": "report"}], run, append=True)
+    old, new, own = read_csv(path)
+    assert {name: old[name] for name in SCHEMA} == dict.fromkeys(SCHEMA, UNKNOWN)
+    assert old["accuracy"] == "0.5"  # the figure kept
+    assert new["protocol_split"] == "development" and new["seeds"] == "0 1"
+    assert new["command"] == "python -m benchmarks x --y 1" and new["commit"] != UNKNOWN
+    assert own["protocol_split"] == "report"  # a row's own value wins
+    write_csv(path, [{"method": "soft", "accuracy": 0.7}], run)  # without append: replaced
+    assert [row["method"] for row in read_csv(path)] == ["soft"]
+    with pytest.raises(ValueError, match="schema fields"):
+        write_csv(path, [{"a": 1}], {"command": "x"})
+    with pytest.raises(ValueError, match="no rows"):
+        write_csv(path, [], run)
+
+
+def test_every_checked_in_result_csv_carries_the_schema():
+    # The main job's CSV is written by `python -m skgmvae --csv`, the package's demo, not by the suite.
+    paths = [path for path in (BENCHMARKS / "results").rglob("*.csv") if path.name != "main-job.csv"]
+    assert len(paths) > 50
+    lacking = {path.relative_to(BENCHMARKS).as_posix() for path in paths
+               if not set(SCHEMA) <= set(next(csv.reader(open(path, newline=""))))}
+    assert lacking == set()
+
+
+def _fake_checkout(folder, version):
+    (folder / "skgmvae").mkdir(parents=True)
+    (folder / "skgmvae" / "__init__.py").write_text(f"__version__ = {version!r}\n")
+    return folder
+
+
+def test_timings_import_the_package_from_each_checkout_and_alternate_which_goes_first(tmp_path):
+    folders = [("this checkout", _fake_checkout(tmp_path / "a", "a")),
+               ("baseline", _fake_checkout(tmp_path / "b", "b"))]
+    rows = _timing.interleave(folders, {"only": {}}, 2, "benchmarks._timing", "identify", lambda settings: {},
+                              verbose=False)
+    assert [(row["round"], row["checkout"]) for row in rows] == [
+        (0, "this checkout"), (0, "baseline"), (1, "baseline"), (1, "this checkout")]
+    for row in rows:
+        expected = dict(folders)[row["checkout"]]
+        assert Path(row["skgmvae_file"]).resolve().parent.parent == expected.resolve()
+        assert row["skgmvae_version"] == expected.name
+    with pytest.raises(RuntimeError, match="not from the checkout"):
+        _timing.run_worker(tmp_path, "benchmarks._timing", "identify", {})  # no skgmvae there: found elsewhere
+    with pytest.raises(ValueError, match="holds no skgmvae package"):
+        _timing.checkouts(tmp_path)
+
+
+def test_timing_medians_compare_this_checkout_with_the_baseline():
+    rows = [{"configuration": "default", "checkout": checkout, "checkout_commit": "c", "ms": ms}
+            for checkout, ms in (("this checkout", 10), ("baseline", 20), ("this checkout", 12), ("baseline", 18),
+                                 ("this checkout", 30))]
+    summary = {row["checkout"]: row for row in _timing.medians(rows, "ms")}
+    assert summary["this checkout"]["median_ms"] == 12 and summary["this checkout"]["n_runs"] == 3
+    assert summary["this checkout"]["ratio_to_baseline"] == pytest.approx(12 / 19)
+    assert summary["baseline"]["ratio_to_baseline"] == 1.0
+
+
+# --------------------------------------------------------------------------------------- README and docs
+
+def test_the_readme_table_is_the_checked_in_csv():
+    from benchmarks.readme_table import ARTICLE, SUMMARY, markdown, table_rows
+
+    rows = table_rows(read_csv(SUMMARY))
+    assert markdown(rows) in (ROOT / "README.md").read_text()
+    checked_in = read_csv(SUMMARY.parent / "readme-table.csv")
+    assert [(row["row"], int(row["n_labels"]), float(row["accuracy"])) for row in checked_in] == [
+        (row["row"], row["n_labels"], row["accuracy"]) for row in rows]
+    assert ARTICLE == {291: 0.80}
+
+
+def test_the_readme_is_short_and_its_test_command_is_the_one_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert '.venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest' in ci
+    assert '.venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest' in readme
+
+
+def test_docs_speak_of_the_software_not_of_sessions():
+    diary = re.compile(r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|[0-9]+th) session"
+                       r"|this session's|earlier sessions", re.IGNORECASE)
+    tracked = subprocess.run(["git", "ls-files", "README.md", "docs", "skgmvae", "benchmarks"], cwd=ROOT,
+                             capture_output=True, text=True)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    found = []
+    for name in tracked.stdout.split():
+        path = ROOT / name
+        if path.suffix in (".png", ".pt", ".inv", ".ico", ".jpg") or not path.is_file():
+            continue
+        found += [f"{name}: {match.group(0)}" for match in diary.finditer(path.read_text(errors="ignore"))]
+        found += [f"{name} (its path)"] if diary.search(name.replace("-", " ")) else []
+    assert found == []
