@@ -36,7 +36,7 @@ CONFIGURATIONS = {
 
 
 def worker(dataset="emnist", data_dir=None, rows=6400, k=200, epochs=1, batch_size=64, precision="float32",
-           threads=2, seed=0):
+           threads=2, device="cpu", seed=0):
     """Milliseconds per GMVAE training step of the default network on ``rows`` images (run in a fresh process)."""
     import time
     import warnings
@@ -48,7 +48,7 @@ def worker(dataset="emnist", data_dir=None, rows=6400, k=200, epochs=1, batch_si
 
     X, source = _images(dataset, data_dir, rows, seed)
     params = {"k": k, "max_epochs": 0, "pretrain_epochs": 0, "batch_size": batch_size, "n_jobs": threads,
-              "random_state": seed, "device": "cpu"}
+              "random_state": seed, "device": device}
     if precision != "float32":  # a parameter older checkouts lack; left out where it is the default
         params["precision"] = precision
     with warnings.catch_warnings():
@@ -63,7 +63,8 @@ def worker(dataset="emnist", data_dir=None, rows=6400, k=200, epochs=1, batch_si
         total_s = time.perf_counter() - start
     steps = epochs * math.ceil(len(X) / batch_size)
     return {"data": source, "rows": len(X), "steps": steps, "batch_size": batch_size, "precision": precision,
-            "threads": threads, "architecture": getattr(gmvae, "architecture_", ""),
+            "threads": threads, "device": str(getattr(gmvae, "device_", device)),
+            "architecture": getattr(gmvae, "architecture_", ""),
             "ms_per_step": 1000 * (total_s - around_s) / steps, "fit_around_epochs_s": around_s,
             "skgmvae_version": getattr(skgmvae, "__version__", "unknown"), "numpy": np.__version__}
 
@@ -97,6 +98,7 @@ def main(argv=None):
     arguments.add_argument("--epochs", type=int, default=1, help="epochs timed per measurement (default: 1)")
     arguments.add_argument("--k", type=int, default=200, help="components (default: the package's 200)")
     arguments.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    arguments.add_argument("--device", default="cpu", help="torch device of the fits (default: cpu)")
     arguments.add_argument("--configurations", nargs="+", default=["default", "batch128"],
                            choices=list(CONFIGURATIONS))
     arguments.add_argument("--out", default=str(RESULTS / "step-time"), help="output folder")
@@ -104,7 +106,7 @@ def main(argv=None):
     args = arguments.parse_args(argv)
     folders = _timing.checkouts(args.baseline)
     base = {"dataset": args.dataset, "data_dir": args.data_dir, "rows": args.rows, "k": args.k,
-            "epochs": args.epochs, "threads": args.threads}
+            "epochs": args.epochs, "threads": args.threads, "device": args.device}
     rows = _timing.interleave(folders, {name: CONFIGURATIONS[name] for name in args.configurations}, args.rounds,
                               "benchmarks.step_time", "worker", lambda settings: {**base, **settings})
     run = provenance(command_line(NAME, argv), seeds="0")

@@ -43,7 +43,7 @@ FEATURES = ("posterior", "latent", "umap")
 _UMAP_ROWS_PER_CLUSTER = 10
 # Above this many rows, 'auto' leaves label spreading out: its neighbour graph, rebuilt for every fold, would
 # cost more than the rest of the search together (on the development rows of Fashion-MNIST, 50,000 rows,
-# searching it too made no detectable difference: benchmarks/VARIANTS.md, ninth session).
+# searching it too made no detectable difference: benchmarks/VARIANTS.md, LabelSpreading above 20,000 rows).
 _MAX_SPREADING_ROWS = 20_000
 
 
@@ -266,7 +266,7 @@ def _fallback_route(routes, n_samples):
 
     'umap-soft' when it is among ``routes`` and can run on ``n_samples`` rows, whatever its place in the
     order of preference: with one label per class it was ahead of soft decoding of q(c|x) by 3.9 ± 1.2
-    points on the development rows of letters (benchmarks/VARIANTS.md, eighth session). Else 'soft', as
+    points on the development rows of letters (benchmarks/VARIANTS.md, the fallback). Else 'soft', as
     given in ``routes`` or the built-in one.
     """
     if "umap-soft" in routes and _umap_route_unusable(n_samples) is None:
