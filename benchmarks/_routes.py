@@ -25,7 +25,7 @@ from sklearn.utils import check_random_state
 
 from skgmvae import GMVAETransformer, PartiallyLabeledKFold, RouteSearchCV, labeled_accuracy_scorer
 from skgmvae._selection import _FeatureRoute, _first_within_one_standard_error
-from skgmvae.evaluation import draw_labeled_rows
+from skgmvae.evaluation import draw_labeled_rows, semi_supervised_dtype
 
 CV_ROUTE = "cross-validated route"
 # The benchmark's features by the names the route search gives its feature blocks.
@@ -165,7 +165,7 @@ def cross_validated_route_records(features, y, counts, n_seeds, *, test_features
         for seed in range(n_seeds):
             labeled = draw_labeled_rows(len(y), n_labels, random_state + seed)
             rest = np.setdiff1d(np.arange(len(y)), labeled)
-            y_semi = np.full(len(y), -1, dtype=y.dtype)
+            y_semi = np.full(len(y), -1, dtype=semi_supervised_dtype(y.dtype))
             y_semi[labeled] = y[labeled]
             route, info = search_routes(F, blocks, y_semi, routes=routes, cv=cv, random_state=random_state + seed,
                                         n_jobs=n_jobs)

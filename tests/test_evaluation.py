@@ -50,3 +50,24 @@ def test_coverage_matches_inclusion_exclusion_and_simulation():
     assert coverage_probability(n, k) == pytest.approx(simulated, abs=0.03)
     needed = labels_for_coverage(100)
     assert coverage_probability(needed, 100) >= 0.95 > coverage_probability(needed - 1, 100)
+
+
+@pytest.mark.parametrize("labels", [np.arange(3, dtype=np.uint8), np.arange(3, dtype=np.uint64),
+                                    np.array([False, True, True])])
+def test_label_efficiency_takes_unsigned_and_boolean_labels(labels):
+    y = np.repeat(labels, 20)
+    Q = np.eye(3)[np.repeat(np.arange(3), 20)]
+    records = label_efficiency({"posterior": Q}, y, {"soft": (ClusterLabelDecoder(), "posterior")}, [30], n_seeds=2)
+    # Every cluster is labeled with 30 random labels: -1 must not have become 255 or True in the target.
+    assert [record["accuracy"] for record in records] == [1.0, 1.0]
+
+
+def test_help_lists_the_labeling_loop_and_the_main_jobs_options():
+    from skgmvae.__main__ import build_parser
+    from skgmvae.cli import COMMAND_HELP
+
+    shown = build_parser().format_help()
+    assert "--dataset" in shown and "--labels" in shown and "--csv" in shown
+    for name, summary in COMMAND_HELP.items():
+        assert f"  {name}" in shown and summary in shown
+    assert set(COMMAND_HELP) >= {"fit", "suggest", "label", "predict", "labels"}

@@ -1,6 +1,7 @@
 """The labeling pages in headless Chromium, used as a person would: typing, reloading, closing, a cluster at a time."""
 
 import csv
+import json
 import shutil
 import time
 
@@ -104,7 +105,7 @@ def test_served_page_writes_each_label_and_survives_reload_and_reopening(driver,
     folder, paths = digit_images
     labels_csv = tmp_path / "labels.csv"
     server = Running(LabelSession(folder, paths, labels_csv))
-    url = f"http://127.0.0.1:{server.port}/"
+    url = server.url
     try:
         driver.get(url)
         wait_for(lambda: "image 1 of 8" in by_id(driver, "position").text)
@@ -130,7 +131,7 @@ def test_served_page_writes_each_label_and_survives_reload_and_reopening(driver,
     # A new server on the same file (the process was stopped) shows the labels and goes on from the first blank.
     server = Running(LabelSession(folder, paths, labels_csv))
     try:
-        driver.get(f"http://127.0.0.1:{server.port}/")
+        driver.get(server.url)
         wait_for(lambda: "image 6 of 8, 5 labeled" in by_id(driver, "position").text)
         from selenium.webdriver.common.keys import Keys
 
@@ -177,7 +178,7 @@ def test_a_cluster_at_a_time_with_two_images_clicked_away(driver, digit_images, 
     labels_csv = tmp_path / "labels.csv"
     server = Running(LabelSession(folder, paths, labels_csv, log_density=log_density))
     try:
-        driver.get(f"http://127.0.0.1:{server.port}/#clusters")
+        driver.get(server.url + "#clusters")
         cells = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#grid .cell"))
         assert [cell.get_attribute("title") for cell in cells] == [paths[i] for i in (5, 4, 3, 2, 1, 0)]
         cells[1].click()
@@ -206,7 +207,7 @@ def test_keyboard_only(driver, digit_images, tmp_path):
     labels_csv = tmp_path / "labels.csv"
     server = Running(LabelSession(folder, paths, labels_csv, log_density=log_density))
     try:
-        driver.get(f"http://127.0.0.1:{server.port}/")
+        driver.get(server.url)
         wait_for(lambda: "image 1 of 8" in by_id(driver, "position").text)
         ActionChains(driver).send_keys("a", Keys.ENTER, "b", Keys.ENTER).key_down(Keys.SHIFT).send_keys(Keys.ENTER) \
             .key_up(Keys.SHIFT).send_keys(Keys.ENTER).perform()
@@ -237,7 +238,7 @@ def test_hostile_file_names_stay_text_in_both_pages(driver, tmp_path):
     labels_csv = tmp_path / "labels.csv"
     server = Running(LabelSession(folder, paths, labels_csv))
     try:
-        driver.get(f"http://127.0.0.1:{server.port}/")
+        driver.get(server.url)
         shown = []
         for index in range(len(paths)):
             wait_for(lambda i=index: f"image {i + 1} of" in by_id(driver, "position").text)
@@ -256,3 +257,101 @@ def test_hostile_file_names_stay_text_in_both_pages(driver, tmp_path):
     assert_no_alert(driver)
     assert by_id(driver, "path").get_attribute("textContent") == paths[0]
     assert driver.execute_script("return document.scripts.length") == 1
+
+
+def test_the_pages_label_rule_reads_every_case_as_python_does_in_chromium(driver):
+    from skgmvae._label_page import RULE
+    from skgmvae.labeling import rule_config
+
+    from .test_labeling import _python_rule, rule_cases
+
+    cases = rule_cases()
+    driver.get("about:blank")
+    answer = driver.execute_script(RULE + """
+const input = JSON.parse(arguments[0]);
+const rule = makeLabelRule(input.rule);
+return JSON.stringify(input.cases.map((text) => {
+  const checked = rule.clean(text);
+  return checked.error ? [null, checked.error, null] : [checked.label, null, rule.key(checked.label)];
+}));""", json.dumps({"rule": rule_config(), "cases": cases}))
+    disagree = [(text, ours, theirs) for text, ours, theirs in zip(cases, map(_python_rule, cases), json.loads(answer))
+                if ours != theirs]
+    assert not disagree, disagree[:5]
+
+
+@pytest.mark.slow
+def test_a_refused_and_a_good_label_in_one_batch_a_restart_and_a_reload_keep_every_accepted_label(
+        driver, digit_images, tmp_path):
+    folder, paths = digit_images
+    labels_csv = tmp_path / "labels.csv"
+    first = Running(LabelSession(folder, paths, labels_csv))
+    port = first.port
+    try:
+        driver.get(first.url)
+        wait_for(lambda: "image 1 of 8" in by_id(driver, "position").text)
+        assert "token" not in driver.current_url  # the key left the address bar once it became a cookie
+        type_labels(driver, ["cat"])
+        wait_for(lambda: labels_on_disk(labels_csv, paths)[0] == "cat")
+    finally:
+        first.stop()
+    # The server is gone: what is typed now waits in the tab (one batch: a refused -1, two spellings of cat).
+    type_labels(driver, ["-1", "Cat", "dog"])
+    wait_for(lambda: "NOT saved yet" in by_id(driver, "status").text)
+    second = Running(LabelSession(folder, paths, labels_csv), port=port)  # restarted: same file, same port, new key
+    try:
+        wait_for(lambda: "open the address" in by_id(driver, "status").text)  # the tab is told how to go on
+        assert labels_on_disk(labels_csv, paths)[:4] == ["cat", -1, -1, -1]
+        driver.get(second.url)
+        wait_for(lambda: labels_on_disk(labels_csv, paths)[:4] == ["cat", -1, "cat", "dog"])
+        wait_for(lambda: "3 labeled, 1 not saved" in by_id(driver, "position").text)
+        assert by_id(driver, "path").text == paths[1]  # the first image without a label: the refused -1
+        assert by_id(driver, "label").get_attribute("value") == "-1"
+        assert "not saved: '-1' marks unlabeled images" in by_id(driver, "problem").text
+        driver.refresh()  # a reload keeps the refusal in view, and the labels on disk
+        wait_for(lambda: "3 labeled, 1 not saved" in by_id(driver, "position").text)
+        assert by_id(driver, "label").get_attribute("value") == "-1"
+        by_id(driver, "label").clear()
+        type_labels(driver, ["mouse"])
+        wait_for(lambda: labels_on_disk(labels_csv, paths)[:4] == ["cat", "mouse", "cat", "dog"])
+        wait_for(lambda: "4 labeled" in by_id(driver, "position").text and "not saved" not in
+                 by_id(driver, "position").text)
+    finally:
+        second.stop()
+
+
+@pytest.mark.slow
+def test_the_browser_opened_on_the_redirect_file_gets_the_cookie(driver, digit_images, tmp_path):
+    from skgmvae.cli import _redirect_file
+
+    folder, paths = digit_images
+    server = Running(LabelSession(folder, paths, tmp_path / "labels.csv"))
+    try:
+        redirect = _redirect_file(tmp_path, server.url)
+        assert server.session.token not in redirect.as_uri() and redirect.stat().st_mode & 0o777 == 0o600
+        driver.get(redirect.as_uri())
+        wait_for(lambda: "image 1 of 8" in by_id(driver, "position").text)  # state fetched with the cookie
+        wait_for(lambda: by_id(driver, "image").get_attribute("naturalWidth") not in (None, "0"))
+        type_labels(driver, ["zero"])
+        wait_for(lambda: labels_on_disk(tmp_path / "labels.csv", paths)[0] == "zero")
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_offline_page_keeps_only_what_predict_reads_and_label_opens_its_file(driver, downloads, tmp_path):
+    paths = ["a/one.png", "a/two.png", "b/three.png", "b/four.png"]
+    page = tmp_path / "round.html"
+    page.write_text(labeling_page(paths, load_digits().data[:4] / 16.0, 8, csv_name="round.csv"))
+    driver.get(page.as_uri())
+    type_labels(driver, ["cat", "-1", "Cat ", "a,\"b\""])
+    wait_for(lambda: "3 labeled, 1 not saved" in by_id(driver, "position").text)
+    by_id(driver, "save").click()
+    saved = downloads / "round-labels.csv"
+    wait_for(lambda: saved.is_file() and saved.stat().st_size)
+    assert "refused ones are not in it" in by_id(driver, "status").text
+    assert labels_on_disk(saved, paths) == ["cat", -1, "cat", 'a,"b"']
+    session = LabelSession(tmp_path, paths, saved)  # `skgmvae label --labels round-labels.csv` opens it
+    assert [item["label"] for item in session.state()["items"]] == ["cat", "", "cat", 'a,"b"']
+    driver.refresh()  # the refused one stays in view, not kept
+    wait_for(lambda: "3 labeled, 1 not saved" in by_id(driver, "position").text)
+    assert by_id(driver, "label").get_attribute("value") == "-1"

@@ -132,3 +132,76 @@ def test_interrupted_fit_saves_nothing_unless_asked(tmp_path, monkeypatch, capsy
         assert code == cli.INTERRUPTED == 130
         assert "interrupted" in stderr and "nothing written" in stderr and "--keep-partial" in stderr
         assert sorted(path.name for path in tmp_path.iterdir()) == ["images"]
+
+
+@pytest.mark.parametrize("appears", ["model.pt", "model-clusters.png"])
+def test_fit_keeps_a_model_whose_target_appeared_during_training_and_keeps_the_pair(tmp_path, monkeypatch, capsys,
+                                                                                   appears):
+    folder = tmp_path / "images"
+    write_digit_pngs(folder, n_images=30)
+    intruder = tmp_path / appears
+
+    class Racing(GMVAETransformer):
+        """Another program writes one of the outputs while the GMVAE trains."""
+
+        def _train(self, *args, **kwargs):
+            intruder.write_bytes(b"another program's file")
+            return super()._train(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "GMVAETransformer", Racing)
+    code = cli.main(["fit", str(folder), "--out", str(tmp_path / "model.pt"), *TINY])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert intruder.read_bytes() == b"another program's file"  # untouched
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["images", appears, "model-1.pt",
+                                                                       "model-1-clusters.png"])
+    assert f"{appears} appeared while this command ran" in printed.err and "model-1.pt" in printed.out
+    assert GMVAETransformer.load(tmp_path / "model-1.pt").transform(np.zeros((2, 64))).shape == (2, 4)
+
+
+def test_fit_refuses_an_output_it_could_not_write_before_training(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "images"
+    write_digit_pngs(folder, n_images=30)
+    (tmp_path / "taken").write_text("a file, not a folder")
+
+    class NeverTrained(GMVAETransformer):
+        def fit(self, X, y=None):
+            raise AssertionError("fit trained before finding that its output cannot be written")
+
+    monkeypatch.setattr(cli, "GMVAETransformer", NeverTrained)
+    assert cli.main(["fit", str(folder), "--out", str(tmp_path / "taken" / "model.pt"), *TINY]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_suggest_and_predict_write_beside_a_file_that_appeared_meanwhile(fitted, tmp_path, monkeypatch, capsys):
+    from .test_labeling import page_config
+
+    folder, model, truth = fitted
+    real_suggest, real_search = cli.suggest_labels, cli._search_routes
+
+    def racing_suggest(*args, **kwargs):
+        (tmp_path / "to_label.html").write_text("another program's page")
+        return real_suggest(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "suggest_labels", racing_suggest)
+    code, out, err = run("suggest", model, folder, "-n", "5", "--out", tmp_path / "to_label.csv", capsys=capsys)
+    assert code == 0, err
+    # The CSV and the page that names it moved together.
+    assert not (tmp_path / "to_label.csv").exists()
+    assert (tmp_path / "to_label.html").read_text() == "another program's page"
+    assert len(read_rows(tmp_path / "to_label-1.csv")) == 5
+    assert page_config((tmp_path / "to_label-1.html").read_text())["saveName"] == "to_label-1-labels.csv"
+    assert "to_label.html appeared" in err and "--labels " + str(tmp_path / "to_label-1.csv") in out
+
+    write_labels(tmp_path / "labels.csv", {path: truth[path] for path in sorted(truth)[:30]})
+
+    def racing_search(*args, **kwargs):
+        (tmp_path / "predictions.csv").write_text("another program's table")
+        return real_search(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "_search_routes", racing_search)
+    code, out, err = run("predict", model, folder, "--labels", tmp_path / "labels.csv", "--out",
+                         tmp_path / "predictions.csv", capsys=capsys)
+    assert code == 0, err
+    assert (tmp_path / "predictions.csv").read_text() == "another program's table"
+    assert len(read_rows(tmp_path / "predictions-1.csv")) == 80 and "predictions-1.csv" in out
