@@ -272,7 +272,7 @@ def parser(name, doc):
     import argparse
 
     return argparse.ArgumentParser(prog=f"python -m benchmarks {name}", description=doc.strip().splitlines()[0],
-                                   epilog="benchmarks/README.md and docs/benchmarks.md: the suite and its schema.")
+                                   epilog="docs/benchmarks.md: the suite, its protocol and its results schema.")
 
 
 def cache_path(dataset, k, random_state=0, **params):
