@@ -18,7 +18,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from skgmvae import GMVAETransformer
-from skgmvae._label_server import LabelSession, make_server
+from skgmvae._label_server import LabelSession, make_server, session_url
 from skgmvae.datasets import load_image_folder
 
 STATIC = Path(__file__).parent / "_static"
@@ -50,8 +50,7 @@ def main():
         browser = webdriver.Chrome(options=options,
                                    service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")))
         try:
-            url = f"http://127.0.0.1:{server.server_address[1]}/"
-            browser.get(url)
+            browser.get(session_url(server))  # the address holds the key, as `skgmvae label` prints it
             time.sleep(1)
             box = browser.find_element(By.ID, "label")
             for label in ("0", "1", "2"):

@@ -429,3 +429,48 @@ def test_label_command_serves_the_page_on_loopback(folder, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_label_opens_the_browser_on_a_redirect_file_never_on_the_key(folder, tmp_path, monkeypatch, capsys):
+    import time
+    import webbrowser
+    from pathlib import Path
+    from urllib.parse import unquote, urlsplit
+
+    from skgmvae import cli
+    from skgmvae._label_server import default_port
+
+    images, _ = folder
+    opened, served = [], []
+
+    def record(uri):  # the browser's command line: read the file before the command removes it
+        opened.append((uri, Path(unquote(urlsplit(uri).path)).read_text()))
+
+    class StopsOnceOpened:
+        def __init__(self, server):
+            self.server, self.server_address, self.RequestHandlerClass = server, server.server_address, \
+                server.RequestHandlerClass
+
+        def serve_forever(self):
+            deadline = time.monotonic() + 10
+            while not opened and time.monotonic() < deadline:
+                time.sleep(0.05)
+            raise KeyboardInterrupt  # Ctrl-C
+
+        def server_close(self):
+            self.server.server_close()
+
+    real_serve = cli._serve_label_session
+    monkeypatch.setattr(webbrowser, "open", record)
+    monkeypatch.setattr(cli, "_serve_label_session", lambda *args: served.append(real_serve(*args)) or
+                        StopsOnceOpened(served[-1]))
+    labels = tmp_path / "labels.csv"
+    assert cli.main(["label", str(images), "--labels", str(labels)]) == 0
+    printed = capsys.readouterr().out
+    token = served[0].RequestHandlerClass.session.token
+    (uri, content), = opened
+    assert uri.startswith("file://") and token not in uri and f"?token={token}" in content
+    assert not Path(unquote(urlsplit(uri).path)).exists()  # removed when the command stops
+    assert f"http://127.0.0.1:{served[0].server_address[1]}/?token={token}" in printed
+    assert served[0].server_address[1] == default_port(labels)  # the same port on every start for this file
+    assert "A tab still open from an earlier `skgmvae label` on this file: open this address in it" in printed
