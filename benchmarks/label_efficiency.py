@@ -12,8 +12,8 @@ The methods: soft and hard decoding of q(c|x); the GMVAE's latent means scaled t
 LabelSpreading on 50 principal components of the label candidates (the candidates, not the whole pool,
 are its graph); KMeans with the same K and the majority label of each cluster. Beside these fixed routes,
 the row ``cross-validated route`` is the procedure a user can run: on each draw, the route is chosen by
-cross-validation on that draw's labeled rows alone (:class:`skgmvae.RouteSearchCV`'s rule,
-on the precomputed features), and the route picked is recorded.
+cross-validation on that draw's labeled rows alone (:class:`skgmvae.RouteSearchCV` on the
+precomputed features, ``transformer='precomputed'``), and the route picked is recorded.
 
 Results go to ``benchmarks/results/<dataset>/`` (the development split's to its ``development/``
 folder): ``records.csv`` (every run, with its training seed, draw, protocol split and, for the
@@ -38,9 +38,11 @@ fitted and cached in the model cache unless ``--reuse-model`` takes it from ther
 
 import copy
 import csv
+import warnings
 
 import numpy as np
 
+from benchmarks._knn_graphs import GraphCachedLabelSpreading, KnnGraph
 from benchmarks._protocol import (
     SETTINGS,
     add_split_argument,
@@ -54,16 +56,24 @@ from benchmarks._protocol import (
     write_csv,
 )
 from benchmarks._protocol import parser as suite_parser
-from benchmarks._routes import CV_ROUTE, GraphCachedLabelSpreading, cross_validated_route_records
 from benchmarks._stats import cluster_purity, paired_rows, route_counts, summarize_over_seeds, ties_with_best
-from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier, UMAPMixture
-from skgmvae._selection import _auto_routes
+from skgmvae import (
+    ClusterLabelDecoder,
+    GMVAETransformer,
+    LabeledOnlyClassifier,
+    RouteSearchCV,
+    UMAPMixture,
+    builtin_routes,
+)
 from skgmvae.datasets import load_dataset
-from skgmvae.evaluation import format_table, label_efficiency
+from skgmvae.evaluation import draw_labeled_rows, format_table, label_efficiency, semi_supervised_dtype
 from skgmvae.plotting import save_label_efficiency_figure, save_training_figure
 
 NAME = "label_efficiency"
 FEATURES_INDEPENDENT_OF_THE_GMVAE = ("pixels", "pca", "kmeans")
+CV_ROUTE = "cross-validated route"
+# The route search's feature blocks, by the names of the benchmark's features that hold them.
+ROUTE_FEATURES = {"posterior": "posterior", "latent": "latent", "umap": "umap-posterior"}
 
 
 def build_methods(k, random_state, n_jobs=None):
@@ -77,7 +87,7 @@ def build_methods(k, random_state, n_jobs=None):
         "GMVAE soft": (ClusterLabelDecoder(mode="soft"), "posterior"),
         "GMVAE hard": (ClusterLabelDecoder(mode="hard"), "posterior"),
         "GMVAE latent + LabelSpreading": (
-            GraphCachedLabelSpreading(kernel="knn", n_neighbors=20, max_iter=100, n_jobs=n_jobs), "latent"),
+            GraphCachedLabelSpreading(kernel=KnnGraph(20, n_jobs=n_jobs), max_iter=100), "latent"),
         "GMVAE latent + SVC": (LabeledOnlyClassifier(SVC(C=10)), "latent"),
         "GMVAE latent + UMAPMixture soft": (ClusterLabelDecoder(mode="soft"), "umap-posterior"),
         "LogisticRegression": (LabeledOnlyClassifier(LogisticRegression(max_iter=1000)), "pixels"),
@@ -86,7 +96,7 @@ def build_methods(k, random_state, n_jobs=None):
         "XGBoost": (LabeledOnlyClassifier(XGBClassifier(n_estimators=200, n_jobs=2, verbosity=0,
                                                         random_state=random_state)), "pixels"),
         "LabelSpreading (knn) on the candidates' PCA": (
-            GraphCachedLabelSpreading(kernel="knn", n_neighbors=10, max_iter=100, n_jobs=n_jobs), "pca"),
+            GraphCachedLabelSpreading(kernel=KnnGraph(10, n_jobs=n_jobs), max_iter=100), "pca"),
         f"KMeans({k}) + majority": (ClusterLabelDecoder(mode="hard"), "kmeans"),
     }
 
@@ -175,6 +185,91 @@ def fit(args, X, train_seed):
     if fit_seconds is None:
         return gmvae, recorded_fit_seconds(cache_path(args.dataset, args.k, train_seed, **params)), True
     return gmvae, fit_seconds, False
+
+
+def route_matrix(features):
+    """The route search's precomputed features from the benchmark's, and the columns of each block.
+
+    Parameters
+    ----------
+    features : dict of str to ndarray
+        With ``'posterior'``, ``'latent'`` (unit-length codes) and ``'umap-posterior'``.
+
+    Returns
+    -------
+    matrix : ndarray of shape (n_rows, n_columns)
+    blocks : dict of str to slice
+        ``RouteSearchCV(feature_blocks=...)``: the columns of ``'posterior'``, ``'latent'`` and ``'umap'``.
+    """
+    parts = [np.asarray(features[ROUTE_FEATURES[name]], dtype=np.float64) for name in ROUTE_FEATURES]
+    edges = np.cumsum([0] + [part.shape[1] for part in parts])
+    blocks = {name: slice(int(start), int(stop)) for name, start, stop in zip(ROUTE_FEATURES, edges[:-1], edges[1:])}
+    return np.hstack(parts), blocks
+
+
+def cross_validated_route_records(features, y, counts, n_seeds, *, test_features=None, y_test=None,
+                                  random_state=0, cv=5, n_jobs=None, routes="auto"):
+    """The ``cross-validated route`` row: on each draw, the route the search picks on the labeled rows alone.
+
+    Each draw runs ``RouteSearchCV('precomputed', routes, random_state=<draw seed>)`` on the features the
+    model's candidates were encoded to once. It differs from a ``RouteSearchCV.fit`` on the images in one
+    way: the UMAP mixture is the model's one (``UMAPMixture(k, random_state=0)`` fitted once on the
+    candidates' codes), not one seeded by each draw, so the 'umap-soft' route is there whatever the number
+    of rows.
+
+    Parameters
+    ----------
+    features : dict of str to ndarray
+        The benchmark's features on the label candidates (see :func:`route_matrix`).
+    y : ndarray of shape (n_rows,)
+        The candidates' labels.
+    counts : sequence of int
+    n_seeds : int
+        Draws per count; draw ``s`` is ``draw_labeled_rows(n_rows, n_labels, random_state + s)``, as in
+        :func:`skgmvae.evaluation.label_efficiency`, and its search is seeded ``random_state + s``.
+    test_features : dict of str to ndarray, optional
+        The same features on held-out rows.
+    y_test : ndarray, optional
+    random_state : int, default=0
+    cv : int, default=5
+    n_jobs : int or None, default=None
+        Parallel fits of each search.
+    routes : 'auto' or list of str, default='auto'
+        The routes searched, as ``RouteSearchCV(routes=...)``.
+
+    Returns
+    -------
+    list of dict
+        Records as :func:`skgmvae.evaluation.label_efficiency` writes them (``split`` 'rest' or 'test'),
+        with ``method`` :data:`CV_ROUTE`, ``chosen_route``, ``cv_score``, ``cv_score_std`` (NaN after a
+        fallback) and ``fallback`` (whether the search fell back to one route for lack of labels).
+    """
+    y = np.asarray(y)
+    matrix, blocks = route_matrix(features)
+    test_matrix = None if test_features is None else route_matrix(test_features)[0]
+    records = []
+    for n_labels in counts:
+        for seed in range(n_seeds):
+            labeled = draw_labeled_rows(len(y), n_labels, random_state + seed)
+            rest = np.setdiff1d(np.arange(len(y)), labeled)
+            y_semi = np.full(len(y), -1, dtype=semi_supervised_dtype(y.dtype))
+            y_semi[labeled] = y[labeled]
+            search = RouteSearchCV("precomputed", routes, feature_blocks=blocks, cv=cv,
+                                   random_state=random_state + seed, n_jobs=n_jobs)
+            with warnings.catch_warnings():
+                # The fallback's warning (recorded below) and the splitter's note on classes never scored.
+                warnings.simplefilter("ignore", UserWarning)
+                search.fit(matrix, y_semi)
+            info = {"chosen_route": search.best_route_, "cv_score": search.best_score_,
+                    "cv_score_std": search.best_score_std_, "fallback": search.fallback_reason_ is not None}
+            base = {"method": CV_ROUTE, "n_labels": n_labels, "seed": seed}
+            with np.errstate(invalid="ignore", divide="ignore"):
+                records.append({**base, "split": "rest",
+                                "accuracy": float(np.mean(search.predict(matrix[rest]) == y[rest])), **info})
+                if test_matrix is not None:
+                    records.append({**base, "split": "test",
+                                    "accuracy": float(np.mean(search.predict(test_matrix) == y_test)), **info})
+    return records
 
 
 def with_run(records, train_seed, split, held_out):
@@ -322,14 +417,15 @@ def main(argv=None):
     parser.add_argument("--k", type=int, default=GMVAETransformer().k)
     parser.add_argument("--cv", type=int, default=5, help="folds of the cross-validated route (default: 5)")
     parser.add_argument("--n-jobs", type=int, default=None,
-                        help="threads of the neighbour searches of LabelSpreading (results do not depend on it)")
+                        help="threads of the neighbour searches of LabelSpreading and parallel fits of the "
+                             "cross-validated route's search (results do not depend on it)")
     parser.add_argument("--max-epochs", type=int, default=None, help="GMVAE epochs (smoke runs; default: package's)")
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="pretraining epochs (smoke runs)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None,
                         help="output folder (default benchmarks/results/<dataset>, plus development/ for that split)")
     parser.add_argument("--reuse-model", action="store_true", help="take the GMVAEs from the model cache when there")
-    parser.add_argument("--cv-routes", nargs="+", default=None, choices=list(_auto_routes()),
+    parser.add_argument("--cv-routes", nargs="+", default=None, choices=list(builtin_routes()),
                         help="routes of the cross-validated route, in order of preference (default: 'auto')")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="run only the routes from the GMVAE (e.g. to compare them on the development split)")

@@ -12,7 +12,9 @@ from ._decoder import ClusterLabelDecoder
 from ._labeled import LabeledOnlyClassifier, labeled_accuracy_score, labeled_accuracy_scorer
 from ._manifold import UMAPMixture
 from ._persistence import read_metadata as read_model_metadata
-from ._selection import PartiallyLabeledKFold, RouteSearchCV
+from ._routes import builtin_routes
+from ._selection import RouteSearchCV
+from ._splitter import PartiallyLabeledKFold
 from ._transformer import GMVAETransformer
 from .exceptions import ComponentCollapseWarning, TrainingInterrupted
 
@@ -28,6 +30,7 @@ __all__ = [
     "TrainingInterrupted",
     "UMAPMixture",
     "__version__",
+    "builtin_routes",
     "labeled_accuracy_score",
     "labeled_accuracy_scorer",
     "read_model_metadata",

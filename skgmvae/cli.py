@@ -327,14 +327,17 @@ def run_label(args):
 
 def _search_routes(gmvae, X, y):
     """The route from the GMVAE to labels chosen by cross-validation, and what to print about the choice."""
+    from sklearn.frozen import FrozenEstimator
+
     from ._selection import RouteSearchCV
 
     n_labeled = int(labeled_mask(y).sum())
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # the fallback's warning: fallback_ holds it, printed below
-        search = RouteSearchCV(gmvae, cv=5, random_state=0).fit(X, y)
-    if search.fallback_ is not None:
-        return search, [f"route: taken without a cross-validated choice or accuracy estimate: {search.fallback_}"]
+        warnings.simplefilter("ignore", UserWarning)  # the fallback's warning: fallback_reason_ holds it, printed below
+        search = RouteSearchCV(FrozenEstimator(gmvae), cv=5, random_state=0).fit(X, y)  # the loaded model, as it is
+    if search.fallback_reason_ is not None:
+        return search, ["route: taken without a cross-validated choice or accuracy estimate: "
+                        f"{search.fallback_reason_}"]
     others = ", ".join(f"{name} {100 * scores.mean():.1f} ± {100 * scores.std():.1f}"
                        for name, scores in search.route_scores_.items())
     n_folds = len(next(iter(search.route_scores_.values())))
@@ -391,7 +394,7 @@ def run_predict(args):
     print(f"{int(labeled.sum())} labeled images, {len(search.classes_)} classes")
     for line in report:
         print(line)
-    if search.fallback_ is None and merged.chosen[labeled].any():
+    if search.fallback_reason_ is None and merged.chosen[labeled].any():
         print(f"note: {int(merged.chosen[labeled].sum())} of the labeled images were picked by the model (by "
               "suggest, or in the cluster view): the most typical images of their clusters, easier than the rest, "
               "so this estimate is optimistic.")

@@ -31,7 +31,7 @@ from benchmarks._stats import paired_difference, paired_rows, summarize_over_see
 from benchmarks.cluster_anchor import cluster_accuracy
 from benchmarks.compare_runs import compare
 from benchmarks.labeling_loop import predict_choice
-from skgmvae import ClusterLabelDecoder, GMVAETransformer, RouteSearchCV, UMAPMixture
+from skgmvae import GMVAETransformer, RouteSearchCV
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
@@ -145,70 +145,43 @@ def test_cluster_accuracy_matches_clusters_to_classes_one_to_one():
 
 
 def test_label_spreading_with_a_cached_graph_gives_label_spreadings_result():
-    from benchmarks._routes import GraphCachedLabelSpreading
+    from benchmarks._knn_graphs import GraphCachedLabelSpreading, KnnGraph
 
     rng = np.random.RandomState(0)
     X = rng.rand(200, 5)
     y = np.full(200, -1)
     y[:20] = np.arange(20) % 3
     for labels in (y, np.roll(y, 7)):
-        cached = GraphCachedLabelSpreading(kernel="knn", n_neighbors=7).fit(X, labels)
+        cached = GraphCachedLabelSpreading(kernel=KnnGraph(7)).fit(X, labels)
         reference = LabelSpreading(kernel="knn", n_neighbors=7).fit(X, labels)
         np.testing.assert_allclose(cached.label_distributions_, reference.label_distributions_)
-        np.testing.assert_array_equal(cached.predict(X[:30]), reference.predict(X[:30]))
+        for rows in (X, X[:30] + 0.01):  # the fitted array itself, and other rows
+            np.testing.assert_allclose(cached.predict_proba(rows), reference.predict_proba(rows))
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning", "ignore::UserWarning")
-def test_route_search_on_features_picks_what_route_search_cv_picks(digits):
-    from benchmarks._routes import route_matrix, search_routes
+def test_the_cross_validated_route_is_what_route_search_cv_picks_on_the_images(digits):
+    from sklearn.frozen import FrozenEstimator
+
+    from benchmarks.label_efficiency import CV_ROUTE, cross_validated_route_records
+    from skgmvae.evaluation import draw_labeled_rows
 
     X, y = digits
     gmvae = GMVAETransformer(k=10, max_epochs=2, pretrain_epochs=1, random_state=0).fit(X)
-    y_semi = np.full(len(y), -1)
-    labeled = np.random.RandomState(3).choice(len(y), 150, replace=False)
-    y_semi[labeled] = y[labeled]
-    search = RouteSearchCV(gmvae, cv=3, random_state=5).fit(X, y_semi)
     both = gmvae.set_params(output="both").transform(X)
     features = {"posterior": both[:, :10], "latent": normalize(both[:, 10:]),
-                "umap-posterior": np.zeros((len(X), 1))}  # too few rows for UMAP: 'auto' skips that route
-    F, blocks = route_matrix(features)
-    route, info = search_routes(F, blocks, y_semi, cv=3, random_state=5)
-    assert info["chosen_route"] == search.best_route_
-    assert info["cv_score"] == pytest.approx(search.best_score_)
-    np.testing.assert_array_equal(route.predict(F), search.predict(X))
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")
-def test_route_search_falls_back_to_soft_decoding_with_a_label_or_two_per_class():
-    from benchmarks._routes import route_matrix, search_routes
-
-    rng = np.random.RandomState(0)
-    features = {"posterior": rng.dirichlet(np.ones(6), 300), "latent": normalize(rng.randn(300, 4)),
-                "umap-posterior": rng.dirichlet(np.ones(6), 300)}
-    y_semi = np.full(300, -1)
-    y_semi[:6] = [0, 1, 2, 3, 4, 5]
-    route, info = search_routes(*route_matrix(features), y_semi, cv=5, random_state=0)
-    assert info["fallback"] and info["chosen_route"] == "soft" and np.isnan(info["cv_score"])
-    assert set(route.predict(route_matrix(features)[0])) <= set(range(6))
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")
-def test_route_search_falls_back_to_umap_soft_decoding_when_it_has_enough_rows():
-    from benchmarks._routes import route_matrix, search_routes
-    from skgmvae._selection import _UMAP_ROWS_PER_CLUSTER
-
-    pytest.importorskip("umap")
-    rng = np.random.RandomState(0)
-    n_rows = _UMAP_ROWS_PER_CLUSTER * UMAPMixture().k  # the fewest rows 'auto' keeps its UMAP route for
-    features = {"posterior": rng.dirichlet(np.ones(6), n_rows), "latent": normalize(rng.randn(n_rows, 4)),
-                "umap-posterior": rng.dirichlet(np.ones(UMAPMixture().k), n_rows)}
-    y_semi = np.full(n_rows, -1)
-    y_semi[:6] = [0, 1, 2, 3, 4, 5]
-    F, blocks = route_matrix(features)
-    route, info = search_routes(F, blocks, y_semi, cv=5, random_state=0)
-    assert info["fallback"] and info["chosen_route"] == "umap-soft"
-    decoder = ClusterLabelDecoder(mode="soft").fit(features["umap-posterior"], y_semi)
-    np.testing.assert_array_equal(route.predict(F), decoder.predict(features["umap-posterior"]))
+                "umap-posterior": np.full((len(X), 2), 0.5)}  # not read: the routes below leave 'umap-soft' out
+    routes = ["soft", "hard", "label-spreading", "svc"]
+    (record,) = cross_validated_route_records(features, y, [150], 1, random_state=3, cv=3, routes=routes)
+    labeled = draw_labeled_rows(len(y), 150, 3)
+    y_semi = np.full(len(y), -1)
+    y_semi[labeled] = y[labeled]
+    search = RouteSearchCV(FrozenEstimator(gmvae), routes, cv=3, random_state=3).fit(X, y_semi)
+    rest = np.setdiff1d(np.arange(len(y)), labeled)
+    assert record["method"] == CV_ROUTE and not record["fallback"]
+    assert record["chosen_route"] == search.best_route_
+    assert record["cv_score"] == pytest.approx(search.best_score_)
+    assert record["accuracy"] == pytest.approx(np.mean(search.predict(X[rest]) == y[rest]))
 
 
 # --------------------------------------------------------------------------------------------- the suite

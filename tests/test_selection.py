@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
-from sklearn.model_selection import GridSearchCV
+from sklearn.datasets import load_digits
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import normalize
 from sklearn.semi_supervised import LabelSpreading
@@ -23,16 +25,18 @@ from skgmvae import (
     PartiallyLabeledKFold,
     RouteSearchCV,
     UMAPMixture,
+    builtin_routes,
     labeled_accuracy_scorer,
 )
-from skgmvae._selection import (
-    _MAX_SPREADING_ROWS,
-    _UMAP_ROWS_PER_CLUSTER,
-    _auto_routes,
-    _fallback_route,
-    _first_within_one_standard_error,
-    _RouteFeatures,
+from skgmvae._route_policy import (
+    MAX_SPREADING_ROWS,
+    UMAP_ROWS_PER_CLUSTER,
+    check_routes,
+    fallback_route,
+    first_within_one_standard_error,
+    umap_block_unavailable,
 )
+from skgmvae._routes import _RouteFeatures
 
 TINY = dict(k=10, max_epochs=2, pretrain_epochs=1, random_state=0, device="cpu")
 
@@ -49,7 +53,6 @@ class CountingGMVAE(GMVAETransformer):
 
 @pytest.fixture(scope="module")
 def digits_semi():
-    from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
     rng = np.random.RandomState(0)
@@ -62,6 +65,11 @@ def digits_semi():
 @pytest.fixture(scope="module")
 def tiny_gmvae(digits_semi):
     return GMVAETransformer(**TINY).fit(digits_semi[0])
+
+
+@pytest.fixture(scope="module")
+def frozen_gmvae(tiny_gmvae):
+    return FrozenEstimator(tiny_gmvae)
 
 
 # ----------------------------------------------------------------- the splitter
@@ -141,16 +149,16 @@ def _results(means, stds, n_splits=5):
     ],
 )
 def test_first_route_within_one_standard_error_of_the_best_mean_is_chosen(means, stds, expected):
-    assert _first_within_one_standard_error(_results(means, stds)) == expected
+    assert first_within_one_standard_error(_results(means, stds)) == expected
 
 
 # ----------------------------------------------------------------- the search
-def test_search_picks_what_a_hand_written_grid_search_picks(digits_semi, tiny_gmvae):
+def test_search_picks_what_a_hand_written_grid_search_picks(digits_semi, tiny_gmvae, frozen_gmvae):
     X, _, y_semi = digits_semi
     routes = {"soft": ("posterior", ClusterLabelDecoder()), "hard": ("posterior", ClusterLabelDecoder(mode="hard")),
               "label-spreading": ("latent", LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100)),
               "svc": ("latent", LabeledOnlyClassifier(SVC(C=10)))}
-    search = RouteSearchCV(tiny_gmvae, routes, cv=PartiallyLabeledKFold(5, random_state=0)).fit(X, y_semi)
+    search = RouteSearchCV(frozen_gmvae, routes, cv=PartiallyLabeledKFold(5, random_state=0)).fit(X, y_semi)
 
     k = tiny_gmvae.k
     features = copy.deepcopy(tiny_gmvae).set_params(output="both").transform(X)
@@ -169,10 +177,10 @@ def test_search_picks_what_a_hand_written_grid_search_picks(digits_semi, tiny_gm
     assert search.best_route_ == expected
     assert search.best_score_ == pytest.approx(means[list(routes).index(expected)])
     assert search.best_score_std_ == pytest.approx(by_hand.cv_results_["std_test_score"][list(routes).index(expected)])
-    assert search.fallback_ is None
+    assert search.fallback_reason_ is None
 
 
-def test_an_unfitted_transformer_is_fitted_once_and_a_fitted_one_never(digits_semi):
+def test_an_unfitted_transformer_is_fitted_once_and_a_frozen_one_never(digits_semi):
     X, _, y_semi = digits_semi
     CountingGMVAE.fit_calls = 0
     unfitted = CountingGMVAE(**TINY)
@@ -183,20 +191,41 @@ def test_an_unfitted_transformer_is_fitted_once_and_a_fitted_one_never(digits_se
     fitted = search.transformer_
     fitted.set_params(output="posterior")
     CountingGMVAE.fit_calls = 0
-    again = RouteSearchCV(fitted, ["soft", "svc"], random_state=0).fit(X, y_semi)
+    again = RouteSearchCV(FrozenEstimator(fitted), ["soft", "svc"], random_state=0).fit(X, y_semi)
     assert CountingGMVAE.fit_calls == 0
     assert fitted.output == "posterior"  # the search works on a copy with output='both'
     np.testing.assert_array_equal(again.transformer_.transform(X[:5])[:, :10], fitted.transform(X[:5]))
     # Refitting the best estimator refits the route only: the GMVAE step is frozen.
     again.best_estimator_.fit(X, y_semi)
-    assert CountingGMVAE.fit_calls == 0
+    # A frozen GMVAE stays fitted through clone, so the search itself can be cross-validated.
+    scores = cross_val_score(again, X, y_semi, cv=StratifiedKFold(2, shuffle=True, random_state=0),
+                             scoring=labeled_accuracy_scorer)
+    assert CountingGMVAE.fit_calls == 0 and np.all((scores >= 0) & (scores <= 1))
 
 
-def test_predicts_raw_images_in_the_users_labels_and_the_best_estimator_pickles(digits_semi, tiny_gmvae):
+def test_a_fitted_transformer_passed_bare_is_used_as_it_is_with_a_future_warning(digits_semi, tiny_gmvae,
+                                                                                 frozen_gmvae):
+    X, _, y_semi = digits_semi
+    with pytest.warns(FutureWarning, match=r"from version 0\.3 it will be refitted.*FrozenEstimator"):
+        bare = RouteSearchCV(tiny_gmvae, ["soft", "hard"], random_state=0).fit(X, y_semi)
+    frozen = RouteSearchCV(frozen_gmvae, ["soft", "hard"], random_state=0).fit(X, y_semi)
+    np.testing.assert_array_equal(bare.predict(X), frozen.predict(X))
+    np.testing.assert_array_equal(bare.route_scores_["hard"], frozen.route_scores_["hard"])
+
+
+def test_a_frozen_estimator_must_hold_a_fitted_gmvae(digits_semi):
+    X, _, y_semi = digits_semi
+    with pytest.raises(ValueError, match="FrozenEstimator holds an unfitted GMVAETransformer: fit it first"):
+        RouteSearchCV(FrozenEstimator(GMVAETransformer(**TINY))).fit(X, y_semi)
+    with pytest.raises(TypeError, match="must hold a fitted GMVAETransformer, got ClusterLabelDecoder"):
+        RouteSearchCV(FrozenEstimator(ClusterLabelDecoder())).fit(X, y_semi)
+
+
+def test_predicts_raw_images_in_the_users_labels_and_the_best_estimator_pickles(digits_semi, frozen_gmvae):
     X, y, y_semi = digits_semi
     names = np.array(list("abcdefghij"), dtype=object)
     y_str = np.where(y_semi == -1, "-1", names[y_semi]).astype(object)  # LabelSpreading itself needs numbers
-    search = RouteSearchCV(tiny_gmvae, ["soft", "label-spreading"], random_state=0).fit(X, y_str)
+    search = RouteSearchCV(frozen_gmvae, ["soft", "label-spreading"], random_state=0).fit(X, y_str)
     np.testing.assert_array_equal(search.classes_, names)
     predicted = search.predict(X)
     assert set(predicted) <= set(names)
@@ -209,41 +238,50 @@ def test_predicts_raw_images_in_the_users_labels_and_the_best_estimator_pickles(
     np.testing.assert_array_equal(names[proba.argmax(axis=1)], predicted[:10])
 
 
-def test_auto_skips_the_umap_route_on_few_rows_with_a_note(digits_semi, tiny_gmvae):
+def test_auto_skips_the_umap_route_on_few_rows_with_a_note(digits_semi, frozen_gmvae):
     X, _, y_semi = digits_semi
-    search = RouteSearchCV(tiny_gmvae, random_state=0).fit(X, y_semi)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 'auto' leaves routes out without a warning
+        search = RouteSearchCV(frozen_gmvae, random_state=0).fit(X, y_semi)
     assert list(search.route_scores_) == ["soft", "hard", "label-spreading", "svc"]
     assert "umap-soft" in search.skipped_routes_ and "1797 rows" in search.skipped_routes_["umap-soft"]
     assert all(scores.shape == (5,) for scores in search.route_scores_.values())
 
 
 def test_auto_prefers_the_umap_route_and_leaves_label_spreading_out_above_its_row_limit():
-    assert list(_auto_routes()) == ["umap-soft", "soft", "hard", "label-spreading", "svc"]
-    search = RouteSearchCV(GMVAETransformer())
-    routes, skipped = search._check_routes(_MAX_SPREADING_ROWS)
+    assert list(builtin_routes()) == ["umap-soft", "soft", "hard", "label-spreading", "svc"]
+
+    def check(n_samples):
+        reason = umap_block_unavailable(n_samples)
+        return check_routes("auto", n_samples, {} if reason is None else {"umap": reason})
+
+    routes, skipped = check(MAX_SPREADING_ROWS)
     assert "label-spreading" in routes and "label-spreading" not in skipped
     if importlib.util.find_spec("umap") is not None:
         assert list(routes) == ["umap-soft", "soft", "hard", "label-spreading", "svc"]
     else:
         assert list(routes) == ["soft", "hard", "label-spreading", "svc"]
         assert "umap-learn is not installed" in skipped["umap-soft"]
-    routes, skipped = search._check_routes(_MAX_SPREADING_ROWS + 1)
+    routes, skipped = check(MAX_SPREADING_ROWS + 1)
     assert "label-spreading" not in routes
-    assert skipped["label-spreading"].startswith(f"{_MAX_SPREADING_ROWS + 1} rows, more than")
+    assert skipped["label-spreading"].startswith(f"{MAX_SPREADING_ROWS + 1} rows, more than")
+    # A list is run however many rows there are: the row limit is a cost rule of 'auto'.
+    assert "label-spreading" in check_routes(["soft", "label-spreading"], MAX_SPREADING_ROWS + 1, {})[0]
 
 
 @pytest.mark.parametrize("labels_per_class, classes", [(2, 10), (30, 1)])
-def test_too_few_labels_fall_back_to_soft_decoding_with_a_message(digits_semi, tiny_gmvae, labels_per_class,
-                                                                  classes):
+def test_too_few_labels_fall_back_to_soft_decoding_with_a_message(digits_semi, tiny_gmvae, frozen_gmvae,
+                                                                  labels_per_class, classes):
     X, y, _ = digits_semi
     y_few = np.full_like(y, -1)
     for label in range(classes):
         rows = np.flatnonzero(y == label)[:labels_per_class]
         y_few[rows] = label
     with pytest.warns(UserWarning, match="Predicting with soft decoding") as record:
-        search = RouteSearchCV(tiny_gmvae, random_state=0).fit(X, y_few)
-    assert search.fallback_ == str(record[0].message)
-    assert "Label more rows" in search.fallback_
+        search = RouteSearchCV(frozen_gmvae, random_state=0).fit(X, y_few)
+    assert search.fallback_reason_ == str(record[0].message)
+    assert "Label more rows" in search.fallback_reason_
+    assert search.best_params_ == {"route": "soft"} and search.best_index_ is None and search.n_splits_ == 5
     assert search.best_route_ == "soft" and search.cv_results_ is None and search.route_scores_ == {}
     assert np.isnan(search.best_score_) and np.isnan(search.best_score_std_)
     decoder = ClusterLabelDecoder(mode="soft").fit(tiny_gmvae.transform(X), y_few)
@@ -270,10 +308,10 @@ def test_clone_and_params_reach_the_transformer(tiny_gmvae):
         (dict(routes="best"), InvalidParameterError, "routes"),
     ],
 )
-def test_bad_settings_raise_clear_errors(digits_semi, tiny_gmvae, params, error, match):
+def test_bad_settings_raise_clear_errors(digits_semi, frozen_gmvae, params, error, match):
     X, _, y_semi = digits_semi
     with pytest.raises(error, match=match):
-        RouteSearchCV(tiny_gmvae, **params).fit(X, y_semi)
+        RouteSearchCV(frozen_gmvae, **params).fit(X, y_semi)
 
 
 def test_unit_codes_and_umap_block_of_the_features():
@@ -292,18 +330,23 @@ def test_unit_codes_and_umap_block_of_the_features():
 
 
 def test_the_fallback_route_is_umap_soft_decoding_where_it_can_run():
-    routes, enough = _auto_routes(), _UMAP_ROWS_PER_CLUSTER * UMAPMixture().k
+    enough = UMAP_ROWS_PER_CLUSTER * UMAPMixture().k
+
+    def fallback(routes, n_samples):
+        reason = umap_block_unavailable(n_samples)
+        missing = {} if reason is None else {"umap": reason}
+        return fallback_route(check_routes(routes, n_samples, missing)[0], missing)
+
     if importlib.util.find_spec("umap") is not None:
-        assert _fallback_route(routes, enough)[0] == "umap-soft"
-    assert _fallback_route(routes, enough - 1)[0] == "soft"  # too few rows for its clusters
-    without_umap = {name: route for name, route in routes.items() if name != "umap-soft"}
-    name, (features, decoder) = _fallback_route(without_umap, enough)
+        assert fallback("auto", enough)[0] == "umap-soft"
+    assert fallback("auto", enough - 1)[0] == "soft"  # too few rows for its clusters
+    name, (features, decoder) = fallback(["soft", "hard", "svc"], enough)
     assert name == "soft" and features == "posterior" and decoder.mode == "soft"
-    assert _fallback_route({"svc": routes["svc"]}, enough)[0] == "soft"  # soft decoding even when not listed
+    assert fallback(["svc"], enough)[0] == "soft"  # soft decoding even when not listed
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_too_few_labels_on_enough_rows_predict_with_the_umap_mixture(digits_semi, tiny_gmvae):
+def test_too_few_labels_on_enough_rows_predict_with_the_umap_mixture(digits_semi, frozen_gmvae):
     pytest.importorskip("umap")
     X, y, _ = digits_semi
     # 2,097 distinct rows, enough for 200 UMAP clusters: the digits and 300 of them slightly perturbed
@@ -313,7 +356,7 @@ def test_too_few_labels_on_enough_rows_predict_with_the_umap_mixture(digits_semi
     for label in range(10):
         y_few[np.flatnonzero(y == label)[:2]] = label
     with pytest.warns(UserWarning, match=r"UMAPMixture's clusters of the codes \('umap-soft'\)"):
-        search = RouteSearchCV(tiny_gmvae, routes=["soft", "umap-soft"], random_state=0).fit(X, y_few)
+        search = RouteSearchCV(frozen_gmvae, routes=["soft", "umap-soft"], random_state=0).fit(X, y_few)
     assert search.best_route_ == "umap-soft" and search.route_scores_ == {} and np.isnan(search.best_score_)
     features = search.best_estimator_.named_steps["features"].estimator
     mixture = features.umap_  # fitted on every row's codes; the decoder learned on its training posterior
@@ -323,10 +366,10 @@ def test_too_few_labels_on_enough_rows_predict_with_the_umap_mixture(digits_semi
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_a_fallback_keeps_why_the_umap_route_was_skipped(digits_semi, tiny_gmvae):
+def test_a_fallback_keeps_why_the_umap_route_was_skipped(digits_semi, frozen_gmvae):
     X, y, _ = digits_semi
     y_few = np.full_like(y, -1)
     for label in range(10):
         y_few[np.flatnonzero(y == label)[:2]] = label
-    search = RouteSearchCV(tiny_gmvae, random_state=0).fit(X, y_few)
+    search = RouteSearchCV(frozen_gmvae, random_state=0).fit(X, y_few)
     assert search.best_route_ == "soft" and "1797 rows" in search.skipped_routes_["umap-soft"]
