@@ -39,23 +39,13 @@ def umap_block_unavailable(n_samples):
     return None
 
 
-def check_routes(routes, n_samples, missing_blocks):
-    """The routes to compare and those left out, each with the reason.
+def resolve_routes(routes):
+    """The routes ``routes`` names, as ``{name: (features, estimator)}`` in order of preference, checked.
 
     Parameters
     ----------
     routes : 'auto', list of str or dict
         As ``RouteSearchCV(routes=...)``.
-    n_samples : int
-    missing_blocks : dict of str to str
-        Feature blocks that cannot be had on the data, with the reason.
-
-    Returns
-    -------
-    runnable : dict of str to (str, estimator)
-        In order of preference.
-    skipped : dict of str to str
-        Routes left out, with the reason.
     """
     builtin = builtin_routes()
     if isinstance(routes, dict):
@@ -79,6 +69,28 @@ def check_routes(routes, n_samples, missing_blocks):
                              f"name from its fit parameters' names); got {name!r}.")
     if not candidates:
         raise ValueError("routes is empty: give at least one route.")
+    return candidates
+
+
+def check_routes(routes, n_samples, missing_blocks):
+    """The routes to compare and those left out, each with the reason.
+
+    Parameters
+    ----------
+    routes : 'auto', list of str or dict
+        As ``RouteSearchCV(routes=...)``.
+    n_samples : int
+    missing_blocks : dict of str to str
+        Feature blocks that cannot be had on the data, with the reason.
+
+    Returns
+    -------
+    runnable : dict of str to (str, estimator)
+        In order of preference.
+    skipped : dict of str to str
+        Routes left out, with the reason.
+    """
+    candidates = resolve_routes(routes)
     skipped = {name: missing_blocks[block] for name, (block, _) in candidates.items() if block in missing_blocks}
     if routes == "auto" and n_samples > MAX_SPREADING_ROWS:
         skipped["label-spreading"] = (f"{n_samples} rows, more than {MAX_SPREADING_ROWS}: its neighbour graph, "

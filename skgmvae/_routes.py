@@ -60,6 +60,35 @@ def builtin_routes():
     }
 
 
+def check_feature_blocks(feature_blocks, n_features):
+    """``feature_blocks`` checked against ``n_features`` columns of precomputed features.
+
+    Parameters
+    ----------
+    feature_blocks : dict of str to slice or array-like of int, or None
+        As ``RouteSearchCV(feature_blocks=...)``.
+    n_features : int
+
+    Returns
+    -------
+    dict of str to slice or array-like of int
+    """
+    if feature_blocks is None:
+        raise ValueError("transformer='precomputed' needs feature_blocks: which columns of X hold 'posterior' "
+                         "(q(c|x)), 'latent' (unit-length latent means) and, optionally, 'umap'.")
+    for block, columns in feature_blocks.items():
+        if block not in FEATURES:
+            raise ValueError(f"feature_blocks names blocks among {FEATURES}; got {block!r}.")
+        try:
+            selected = np.arange(n_features)[columns]
+        except (IndexError, TypeError, ValueError):
+            raise ValueError(f"feature_blocks[{block!r}] must select columns of X, which has {n_features}; got "
+                             f"{columns!r}.") from None
+        if np.ndim(selected) != 1 or len(selected) == 0:
+            raise ValueError(f"feature_blocks[{block!r}] must select at least one column of X; got {columns!r}.")
+    return dict(feature_blocks)
+
+
 class _RouteFeatures(TransformerMixin, BaseEstimator):
     """``[q(c|x) | latent means]`` -> ``[q(c|x) | unit-length latent means | UMAPMixture posterior]``.
 

@@ -1,18 +1,11 @@
 """Choosing the route from a fitted GMVAE to labels by cross-validation on the user's own labels.
 
-A route is what turns the GMVAE's features into classes with the help of a
-few labels: soft or hard decoding of q(c|x), soft decoding of the clusters a
-:class:`UMAPMixture` finds in the unit-length latent codes, label spreading or
-an SVC on those codes (:func:`builtin_routes`). Which one wins depends on the
-data and on the number of labels, so :class:`RouteSearchCV` measures them on
-the labels at hand.
-
-Only the routes use labels, so only they are cross-validated: the GMVAE (and
-the UMAP mixture, unsupervised too) is fitted once on every row, the features
-are computed once, and a :class:`~sklearn.model_selection.GridSearchCV` over
-the route step runs on that feature matrix with
-:class:`PartiallyLabeledKFold`, which keeps every unlabeled row in every
-training fold.
+A route turns the GMVAE's features into classes with a few labels
+(:mod:`skgmvae._routes`); which one wins depends on the data and on the number
+of labels. Only the routes use labels, so only they are cross-validated: the
+GMVAE (and the UMAP mixture, unsupervised too) is fitted once on every row, the
+features are computed once, and a :class:`~sklearn.model_selection.GridSearchCV`
+over the route step runs on that feature matrix.
 """
 
 import copy
@@ -47,9 +40,10 @@ from ._route_policy import (
     fallback_reason,
     fallback_route,
     first_within_one_standard_error,
+    resolve_routes,
     umap_block_unavailable,
 )
-from ._routes import FEATURES, _FeatureRoute, _RouteFeatures, builtin_routes
+from ._routes import FEATURES, _FeatureRoute, _RouteFeatures, check_feature_blocks
 from ._splitter import PartiallyLabeledKFold
 from ._transformer import GMVAETransformer
 
@@ -67,39 +61,18 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Chooses, by cross-validation on the labeled rows, the route from a GMVAE to labels.
 
     ``fit`` fits the GMVAE once on every row without labels (or takes it
-    fitted, wrapped in :class:`~sklearn.frozen.FrozenEstimator`), computes
-    the features once, then cross-validates the routes, the only steps that
-    use labels, with a :class:`~sklearn.model_selection.GridSearchCV` on
-    those features. The chosen route, refitted on every row, ends
-    :attr:`best_estimator_`, a Pipeline that takes raw images. The
-    attributes and methods are those of scikit-learn's searches, with the
-    route as the one parameter searched.
+    fitted, in a :class:`~sklearn.frozen.FrozenEstimator`), computes the
+    features once (q(c|x), the unit-length latent means and, when a route
+    reads it, a :class:`UMAPMixture` posterior of those codes), then
+    cross-validates the routes on them. Attributes and methods are those of
+    scikit-learn's searches, the route being the one parameter searched.
 
-    The features are q(c|x), the latent means scaled to unit length, and,
-    when a route reads them, the posterior of a :class:`UMAPMixture` fitted
-    once on the unit-length codes. With ``transformer='precomputed'``, ``X``
-    holds them already and ``feature_blocks`` says which columns are which.
-
-    **Choice.** Routes come in order of preference; the chosen one is the
-    first whose mean score is within one standard error of the best mean
-    (the best route's fold standard deviation over the square root of the
-    number of folds), so the first route of ``'auto'`` stays unless another
-    route beats it by more than the noise of the folds. The choice is
-    deterministic for a fixed ``random_state``.
-
-    **Routes that cannot run** on the data (the UMAP block needs umap-learn
-    and ten rows per cluster of ``UMAPMixture()``; precomputed features have
-    the blocks given) are left out with the reason in ``skipped_routes_``,
-    with a warning when the routes were listed; when none is left, ``fit``
-    raises a ValueError naming them.
-
-    **Too few labels.** When fewer than two classes have ``n_splits`` labeled
-    rows each, no search is made: a warning says so, ``fallback_reason_``
-    holds the message and the model predicts with the 'umap-soft' route when
-    it can run, else with soft decoding of q(c|x) ('soft', even when
-    ``routes`` leaves it out). Classes with fewer labeled rows than folds
-    (but at least two classes with enough) are trained on in every fold and
-    never scored (see :class:`PartiallyLabeledKFold`).
+    The chosen route is the first, in the order of preference, whose mean
+    score is within one standard error of the best mean. A route that
+    cannot run on the data is left out (``skipped_routes_``). With fewer
+    than two classes of ``n_splits`` labeled rows, nothing is searched and
+    'umap-soft' (where it can run) or 'soft' predicts, with a warning. The
+    user guide gives the reasons for each rule (:ref:`route-search`).
 
     Parameters
     ----------
@@ -113,17 +86,12 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         it is, with a FutureWarning: from version 0.3 it will be refitted.
     routes : 'auto', list of str or dict, default='auto'
         Routes to compare, in order of preference. 'auto' is
-        :func:`builtin_routes`, in order ``'umap-soft'`` (soft decoding of
-        ``UMAPMixture()`` clusters of the unit-length codes), ``'soft'`` and
-        ``'hard'`` (:class:`ClusterLabelDecoder` on q(c|x)),
-        ``'label-spreading'`` (``LabelSpreading(kernel='knn',
-        n_neighbors=10)`` on the unit-length codes; up to 20,000 rows, its
-        graph being rebuilt for every fold) and ``'svc'`` (``SVC(C=10)``
-        through :class:`LabeledOnlyClassifier`, on the same codes). A list
-        picks some of these names. A dict maps a name to ``(features,
-        estimator)`` with ``features`` one of ``'posterior'``, ``'latent'``
-        (unit-length latent means) or ``'umap'``, and ``estimator`` a
-        classifier that takes -1 for unlabeled rows.
+        :func:`builtin_routes` ('umap-soft', 'soft', 'hard',
+        'label-spreading' up to 20,000 rows, 'svc'); a list picks some of
+        their names. A dict maps a name to ``(features, estimator)``, with
+        ``features`` one of ``'posterior'``, ``'latent'`` (unit-length
+        latent means) or ``'umap'`` and ``estimator`` a classifier that
+        takes -1 for unlabeled rows.
     feature_blocks : dict of str to slice or array-like of int, default=None
         With ``transformer='precomputed'`` only: the columns of ``X`` that
         hold each block, among ``'posterior'`` (q(c|x)), ``'latent'``
@@ -239,15 +207,6 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ metadata routing
-    def _declared_routes(self):
-        """The routes ``routes`` names, before any data says which can run."""
-        if isinstance(self.routes, dict):
-            return self.routes
-        builtin = builtin_routes()
-        if isinstance(self.routes, str):
-            return builtin
-        return {name: builtin[name] for name in self.routes if name in builtin}
-
     def _splitter(self, seed):
         if self.cv is None or isinstance(self.cv, Integral):
             return PartiallyLabeledKFold(5 if self.cv is None else self.cv, random_state=seed)
@@ -264,7 +223,7 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         router.add(splitter=self._splitter(None), method_mapping=MethodMapping().add(caller="fit", callee="split"))
         if isinstance(self.transformer, GMVAETransformer):
             router.add(transformer=self.transformer, method_mapping=MethodMapping().add(caller="fit", callee="fit"))
-        for name, (_, estimator) in self._declared_routes().items():
+        for name, (_, estimator) in resolve_routes(self.routes).items():
             router.add(**{f"route {name}": estimator},
                        method_mapping=MethodMapping().add(caller="fit", callee="fit"))
         return router
@@ -278,7 +237,7 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return groups, {}, {}
         routed = process_routing(self, "fit", **params)
         transformer_params = routed["transformer"].fit if "transformer" in routed else {}
-        route_params = {f"{name}__{key}": value for name in self._declared_routes()
+        route_params = {f"{name}__{key}": value for name in resolve_routes(self.routes)
                         for key, value in routed[f"route {name}"].fit.items()}
         return routed.splitter.split.get("groups"), transformer_params, route_params
 
@@ -310,31 +269,12 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         )
         return copy.deepcopy(transformer).set_params(output="both")
 
-    def _precomputed_blocks(self, n_features):
-        if self.feature_blocks is None:
-            raise ValueError("transformer='precomputed' needs feature_blocks: which columns of X hold 'posterior' "
-                             "(q(c|x)), 'latent' (unit-length latent means) and, optionally, 'umap'.")
-        blocks = {}
-        for block, columns in self.feature_blocks.items():
-            if block not in FEATURES:
-                raise ValueError(f"feature_blocks names blocks among {FEATURES}; got {block!r}.")
-            try:
-                selected = np.arange(n_features)[columns]
-            except (IndexError, TypeError, ValueError):
-                raise ValueError(f"feature_blocks[{block!r}] must select columns of X, which has {n_features}; "
-                                 f"got {columns!r}.") from None
-            if np.ndim(selected) != 1 or len(selected) == 0:
-                raise ValueError(f"feature_blocks[{block!r}] must select at least one column of X; got "
-                                 f"{columns!r}.")
-            blocks[block] = columns
-        return blocks
-
     def _feature_source(self, X, n_samples, fit_params):
         """``(source, missing_blocks)``: what the feature step reads, and the blocks that cannot be had."""
         if isinstance(self.transformer, str):  # 'precomputed'
             X = validate_data(self, X, dtype=np.float64)
             self.transformer_ = None
-            blocks = self._precomputed_blocks(X.shape[1])
+            blocks = check_feature_blocks(self.feature_blocks, X.shape[1])
             missing = {block: "feature_blocks gives no columns for it" for block in FEATURES if block not in blocks}
             return X, missing
         if self.feature_blocks is not None:
@@ -351,7 +291,7 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _feature_step(self, source, routes, seed):
         """The fitted feature step (or 'passthrough'), the feature matrix, and the columns of each block."""
         if self.transformer_ is None:
-            return "passthrough", source, self._precomputed_blocks(source.shape[1])
+            return "passthrough", source, check_feature_blocks(self.feature_blocks, source.shape[1])
         uses_umap = any(block == "umap" for block, _ in routes.values())
         features = _RouteFeatures(self.transformer_.spec_.n_components,
                                   umap=UMAPMixture(random_state=seed) if uses_umap else None)
@@ -456,88 +396,40 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ the chosen route's methods
+    # Each takes X as ``fit`` took it, of shape (n_samples, n_features), and is there when the chosen route has it.
     @available_if(_chosen_route_has("predict"))
     def predict(self, X):
-        """Labels from the chosen route.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            As in ``fit``.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Values from ``classes_``.
-        """
+        """Labels from the chosen route: ndarray of shape (n_samples,), values from ``classes_``."""
         check_is_fitted(self)
         return self.best_estimator_.predict(X)
 
     @available_if(_chosen_route_has("predict_proba"))
     def predict_proba(self, X):
-        """Class probabilities (or scores) from the chosen route.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
+        """Class probabilities from the chosen route: ndarray of shape (n_samples, n_classes), as ``classes_``."""
         check_is_fitted(self)
         return self.best_estimator_.predict_proba(X)
 
     @available_if(_chosen_route_has("predict_log_proba"))
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`, from the chosen route.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
+        """Log of the class probabilities from the chosen route: ndarray of shape (n_samples, n_classes)."""
         check_is_fitted(self)
         return self.best_estimator_.predict_log_proba(X)
 
     @available_if(_chosen_route_has("decision_function"))
     def decision_function(self, X):
-        """Class scores from the chosen route (its estimator's ``decision_function``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes) or (n_samples,)
-            As the route's estimator gives them, columns in the order of ``classes_``.
-        """
+        """Class scores from the chosen route's estimator: ndarray of shape (n_samples, n_classes), as ``classes_``."""
         check_is_fitted(self)
         return self.best_estimator_.decision_function(X)
 
     @available_if(_chosen_route_has("transform"))
     def transform(self, X):
-        """The chosen route's estimator's ``transform`` of its features.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_output_features)
-        """
+        """The chosen route's estimator's ``transform`` of its features: ndarray of shape (n_samples, n_outputs)."""
         check_is_fitted(self)
         return self.best_estimator_.transform(X)
 
     @available_if(_chosen_route_has("score"))
     def score(self, X, y, sample_weight=None):
-        """``scorer_`` of the chosen route on ``X``, ``y``: by default accuracy on the rows whose y is not -1.
+        """``scorer_`` of the chosen route on ``X``, ``y`` (by default accuracy on the rows whose y is not -1).
 
         Parameters
         ----------
