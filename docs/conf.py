@@ -33,7 +33,7 @@ autodoc_default_options = {
     # scikit-learn's generated metadata-routing setters link to its own glossary.
     "exclude-members": "set_fit_request,set_predict_request,set_score_request,set_transform_request,"
                        "set_predict_proba_request,set_output,set_partial_fit_request,"
-                       "set_decision_function_request,get_metadata_routing",
+                       "set_decision_function_request,set_split_request,set_inverse_transform_request,get_metadata_routing",
 }
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

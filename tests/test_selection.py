@@ -3,15 +3,18 @@
 import copy
 import importlib.util
 import pickle
+import types
 import warnings
 
 import numpy as np
 import pytest
+import sklearn
+from scipy.special import softmax
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import normalize
 from sklearn.semi_supervised import LabelSpreading
@@ -373,3 +376,266 @@ def test_a_fallback_keeps_why_the_umap_route_was_skipped(digits_semi, frozen_gmv
         y_few[np.flatnonzero(y == label)[:2]] = label
     search = RouteSearchCV(frozen_gmvae, random_state=0).fit(X, y_few)
     assert search.best_route_ == "soft" and "1797 rows" in search.skipped_routes_["umap-soft"]
+
+
+# ----------------------------------------------------------------- the same choice as before the split
+def _fixed_problem():
+    """Digits with a fixed, hand-made q(c|x) (a softmax over distances to one image of each digit) and codes."""
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    centroids = X[[np.flatnonzero(y == label)[0] for label in range(10)]]
+    rng = np.random.RandomState(0)
+    projection = rng.randn(64, 6)
+    posterior = softmax(-((X[:, None, :] - centroids[None]) ** 2).sum(axis=2) / 4.0, axis=1)
+    y_semi = np.full_like(y, -1)
+    for label in range(10):
+        y_semi[rng.choice(np.flatnonzero(y == label), 12, replace=False)] = label
+    return X, y, y_semi, np.hstack([posterior, X @ projection])
+
+
+class FixedFeatures(GMVAETransformer):
+    """A stand-in for a fitted GMVAE whose ``output='both'`` is the fixed problem's features."""
+
+    def fit(self, X, y=None):
+        self.both_ = _fixed_problem()[3]
+        self.n_features_in_ = X.shape[1]
+        self.spec_ = types.SimpleNamespace(n_components=10)
+        return self
+
+    def transform(self, X):
+        assert self.output == "both"
+        return self.both_[:len(X)]
+
+
+# What commit 41b0d84 (before RouteSearchCV became a search CV and its module was split) gives on the fixed
+# problem with random_state=0: RouteSearchCV(<FixedFeatures fitted>, cv=cv), and, for cv=5, benchmarks/_routes.py's
+# search_routes on the same features.
+BEFORE = {
+    5: ("hard", 0.65, 0.05, {
+        "soft": [0.5833333333333334, 0.5416666666666666, 0.5833333333333334, 0.5833333333333334, 0.75],
+        "hard": [0.7083333333333334, 0.5833333333333334, 0.625, 0.625, 0.7083333333333334],
+        "label-spreading": [0.5416666666666666, 0.5833333333333334, 0.7916666666666666, 0.6666666666666666,
+                            0.6666666666666666],
+        "svc": [0.5, 0.5833333333333334, 0.8333333333333334, 0.6666666666666666, 0.6666666666666666]}),
+    3: ("hard", 0.6583333333333333, 0.023570226039551608, {
+        "soft": [0.575, 0.6, 0.7], "hard": [0.675, 0.625, 0.675], "label-spreading": [0.575, 0.55, 0.7],
+        "svc": [0.575, 0.7, 0.625]}),
+}
+BEFORE_CORRECT = 1126  # rows of the 1,797 the chosen route predicted right, for both numbers of folds
+
+
+@pytest.mark.parametrize("n_splits", [5, 3])
+def test_the_chosen_route_and_its_scores_are_those_before_the_split(n_splits):
+    X, y, y_semi, both = _fixed_problem()
+    route, mean, std, fold_scores = BEFORE[n_splits]
+    posterior_and_codes = np.hstack([both[:, :10], normalize(both[:, 10:])])
+    searches = [
+        RouteSearchCV(FrozenEstimator(FixedFeatures().fit(X)), cv=n_splits, random_state=0).fit(X, y_semi),
+        RouteSearchCV("precomputed", feature_blocks={"posterior": slice(0, 10), "latent": slice(10, 16)},
+                      cv=n_splits, random_state=0).fit(posterior_and_codes, y_semi),
+    ]
+    for search, rows in zip(searches, (X, posterior_and_codes)):
+        assert search.best_route_ == route and search.best_params_ == {"route": route}
+        assert search.best_score_ == pytest.approx(mean) and search.best_score_std_ == pytest.approx(std)
+        assert list(search.route_scores_) == list(fold_scores)
+        for name, scores in fold_scores.items():
+            np.testing.assert_allclose(search.route_scores_[name], scores)
+        assert int((search.predict(rows) == y).sum()) == BEFORE_CORRECT
+        assert list(search.skipped_routes_) == ["umap-soft"]  # 1,797 rows, or no 'umap' columns given
+
+
+# ----------------------------------------------------------------- a scikit-learn search
+def test_the_search_attributes_are_those_of_a_scikit_learn_search(digits_semi, frozen_gmvae):
+    X, _, y_semi = digits_semi
+    search = RouteSearchCV(frozen_gmvae, ["soft", "hard", "svc"], cv=4, random_state=0).fit(X, y_semi)
+    assert search.n_splits_ == 4 and search.scorer_ is labeled_accuracy_scorer
+    assert search.cv_results_["params"] == [{"route": "soft"}, {"route": "hard"}, {"route": "svc"}]
+    assert list(search.cv_results_["param_route"]) == ["soft", "hard", "svc"]
+    assert search.best_params_ == search.cv_results_["params"][search.best_index_]
+    assert search.best_score_ == search.cv_results_["mean_test_score"][search.best_index_]
+    assert all(f"split{fold}_test_score" in search.cv_results_ for fold in range(4))
+    assert search.refit_time_ > 0
+    np.testing.assert_array_equal(search.classes_, np.arange(10))
+    assert search.score(X, y_semi) == labeled_accuracy_scorer(search, X, y_semi)
+
+
+def test_methods_are_those_of_the_chosen_route(digits_semi, frozen_gmvae):
+    X, _, y_semi = digits_semi
+    unfitted = RouteSearchCV(frozen_gmvae, ["svc"])
+    assert hasattr(unfitted, "decision_function")  # unknown before fit: the call says so
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        unfitted.decision_function(X)
+
+    decoder = RouteSearchCV(frozen_gmvae, ["hard"], random_state=0).fit(X, y_semi)
+    posterior = decoder.transformer_.predict_proba(X)
+    reference = ClusterLabelDecoder(mode="hard").fit(posterior, y_semi)
+    np.testing.assert_allclose(decoder.decision_function(X), reference.decision_function(posterior))
+    np.testing.assert_allclose(decoder.predict_proba(X), reference.predict_proba(posterior))
+    assert not hasattr(decoder, "transform")  # no built-in route transforms
+
+    svc = RouteSearchCV(frozen_gmvae, ["svc"], random_state=0).fit(X, y_semi)
+    assert not hasattr(svc, "decision_function") and not hasattr(svc, "predict_proba")
+    with pytest.raises(AttributeError, match="predict_proba"):
+        svc.predict_proba(X)
+
+
+# ----------------------------------------------------------------- groups and metadata routing
+def _grouped_labels():
+    rng = np.random.RandomState(0)
+    y = np.repeat(np.arange(3), 40)
+    y = np.where(rng.rand(len(y)) < 0.4, -1, y)  # about 40% unlabeled, in every group
+    groups = np.repeat(np.arange(24), 5)  # 24 groups of five rows
+    return y, groups
+
+
+def test_groups_are_never_in_a_training_and_a_test_fold_at_once():
+    y, groups = _grouped_labels()
+    tested = []
+    for train, test in PartiallyLabeledKFold(4, random_state=0).split(np.zeros(len(y)), y, groups):
+        assert not np.isin(groups[train], groups[test]).any()
+        assert (y[test] != -1).all()
+        # Every other row trains, unlabeled ones included; the test groups' unlabeled rows sit the fold out.
+        np.testing.assert_array_equal(train, np.flatnonzero(~np.isin(groups, groups[test])))
+        tested.extend(test)
+    np.testing.assert_array_equal(np.sort(tested), np.flatnonzero(y != -1))
+    with pytest.raises(ValueError, match="span at least 4 groups; they span 3"):
+        list(PartiallyLabeledKFold(4).split(np.zeros(len(y)), y, groups % 3))
+
+
+@pytest.mark.parametrize("routing", [False, True])
+@pytest.mark.parametrize("cv", ["partially-labeled", "group-k-fold"])
+def test_groups_reach_the_splitter(digits_semi, frozen_gmvae, routing, cv):
+    X, _, y_semi = digits_semi
+    groups = np.arange(len(X)) // 30  # 60 groups of thirty consecutive rows
+    splitter = PartiallyLabeledKFold(3, random_state=0) if cv == "partially-labeled" else GroupKFold(3)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        search = RouteSearchCV(frozen_gmvae, ["soft", "hard"], cv=splitter).fit(X, y_semi, groups=groups)
+    decoders = {"soft": ClusterLabelDecoder(), "hard": ClusterLabelDecoder(mode="hard")}
+    posterior = search.transformer_.predict_proba(X)
+    for name, decoder in decoders.items():
+        scores = []
+        for train, test in splitter.split(X, y_semi, groups):
+            assert not np.isin(groups[train], groups[test]).any()
+            fitted = clone(decoder).fit(posterior[train], y_semi[train])
+            scores.append(labeled_accuracy_scorer(fitted, posterior[test], y_semi[test]))
+        np.testing.assert_allclose(search.route_scores_[name], scores)
+
+
+class WeightedDecoder(ClusterLabelDecoder):
+    """Records the sample weights of each fit (rows with weight 0 dropped)."""
+
+    seen = []
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).seen.append(None if sample_weight is None else np.asarray(sample_weight).copy())
+        keep = slice(None) if sample_weight is None else np.asarray(sample_weight) > 0
+        return super().fit(np.asarray(X)[keep], np.asarray(y)[keep])
+
+
+def test_fit_parameters_reach_the_routes_that_request_them_cut_to_each_fold(digits_semi, frozen_gmvae):
+    X, _, y_semi = digits_semi
+    weights = np.linspace(0.5, 1.5, len(X))
+    with sklearn.config_context(enable_metadata_routing=True):
+        routes = {"weighted": ("posterior", WeightedDecoder().set_fit_request(sample_weight=True)),
+                  "plain": ("posterior", WeightedDecoder().set_fit_request(sample_weight=False))}
+        WeightedDecoder.seen = []
+        search = RouteSearchCV(frozen_gmvae, routes, cv=PartiallyLabeledKFold(3, random_state=0))
+        search.fit(X, y_semi, sample_weight=weights)
+    folds = list(PartiallyLabeledKFold(3, random_state=0).split(X, y_semi))
+    weighted = [seen for seen in WeightedDecoder.seen if seen is not None]
+    assert len(weighted) == 3 + (search.best_route_ == "weighted")  # the folds, and the refit if chosen
+    for (train, _), seen in zip(folds, weighted):
+        np.testing.assert_array_equal(seen, weights[train])
+    assert sum(seen is None for seen in WeightedDecoder.seen) == 3 + (search.best_route_ == "plain")
+
+
+def test_a_parameter_nothing_requests_is_an_error(digits_semi, frozen_gmvae):
+    X, _, y_semi = digits_semi
+    search = RouteSearchCV(frozen_gmvae, ["soft"])
+    with pytest.raises(ValueError, match="only supported if enable_metadata_routing=True"):
+        search.fit(X, y_semi, sample_weight=np.ones(len(X)))
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(TypeError, match="sample_weight.*not routed to any object"):
+            search.fit(X, y_semi, sample_weight=np.ones(len(X)))
+        with pytest.raises(TypeError, match="groups.*not routed to any object"):  # StratifiedKFold takes none
+            RouteSearchCV(frozen_gmvae, ["soft"], cv=StratifiedKFold(3)).fit(X, y_semi, groups=np.zeros(len(X)))
+        with pytest.raises(sklearn.exceptions.UnsetMetadataPassedError, match="set_fit_request"):
+            RouteSearchCV(frozen_gmvae, {"mine": ("posterior", WeightedDecoder())}).fit(
+                X, y_semi, sample_weight=np.ones(len(X)))
+
+
+# ----------------------------------------------------------------- routes that cannot run
+def test_a_listed_route_that_cannot_run_is_left_out_with_the_reason(digits_semi, frozen_gmvae):
+    X, _, y_semi = digits_semi
+    X, y_semi = X[:150], y_semi[:150]  # too few rows for UMAPMixture()'s clusters
+    y_semi = np.where(np.arange(150) % 3 == 0, np.arange(150) % 4, -1)  # 50 labeled rows of four classes
+    with pytest.warns(UserWarning, match=r"leaves out routes that cannot run on this data: 'umap-soft' \(150 rows"):
+        search = RouteSearchCV(frozen_gmvae, ["umap-soft", "soft"], cv=3, random_state=0).fit(X, y_semi)
+    assert list(search.route_scores_) == ["soft"] and "150 rows" in search.skipped_routes_["umap-soft"]
+    mine = {"mine": ("umap", ClusterLabelDecoder()), "soft": ("posterior", ClusterLabelDecoder())}
+    with pytest.warns(UserWarning, match="'mine' \\(150 rows"):  # a dict too
+        assert list(RouteSearchCV(frozen_gmvae, mine, cv=3).fit(X, y_semi).route_scores_) == ["soft"]
+    with pytest.raises(ValueError, match=r"No route can run on this data: 'umap-soft' \(150 rows"):
+        RouteSearchCV(frozen_gmvae, ["umap-soft"], cv=3).fit(X, y_semi)
+
+
+# ----------------------------------------------------------------- precomputed features
+def _precomputed(tiny_gmvae, X, umap_posterior=None):
+    both = copy.deepcopy(tiny_gmvae).set_params(output="both").transform(X)
+    parts = [both[:, :10], normalize(both[:, 10:])] + ([] if umap_posterior is None else [umap_posterior])
+    blocks = {"posterior": slice(0, 10), "latent": slice(10, both.shape[1])}
+    if umap_posterior is not None:
+        blocks["umap"] = slice(both.shape[1], both.shape[1] + umap_posterior.shape[1])
+    return np.hstack(parts), blocks
+
+
+def test_precomputed_features_give_what_the_gmvae_gives(digits_semi, tiny_gmvae, frozen_gmvae):
+    X, _, y_semi = digits_semi
+    features, blocks = _precomputed(tiny_gmvae, X)
+    on_images = RouteSearchCV(frozen_gmvae, cv=3, random_state=5).fit(X, y_semi)
+    on_features = RouteSearchCV("precomputed", feature_blocks=blocks, cv=3, random_state=5).fit(features, y_semi)
+    assert on_features.best_route_ == on_images.best_route_
+    for name, scores in on_images.route_scores_.items():
+        np.testing.assert_allclose(on_features.route_scores_[name], scores)
+    np.testing.assert_array_equal(on_features.predict(features), on_images.predict(X))
+    assert on_features.transformer_ is None and on_features.n_features_in_ == features.shape[1]
+    assert on_features.skipped_routes_ == {"umap-soft": "feature_blocks gives no columns for it"}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_precomputed_features_fall_back_to_umap_soft_decoding_when_its_block_is_given(digits_semi, tiny_gmvae):
+    X, y, _ = digits_semi
+    umap_posterior = softmax(np.random.RandomState(0).randn(len(X), 6), axis=1)
+    y_few = np.full_like(y, -1)
+    for label in range(10):
+        y_few[np.flatnonzero(y == label)[:2]] = label
+    features, blocks = _precomputed(tiny_gmvae, X, umap_posterior)
+    search = RouteSearchCV("precomputed", feature_blocks=blocks).fit(features, y_few)
+    assert search.fallback_reason_ is not None and search.best_route_ == "umap-soft"
+    decoder = ClusterLabelDecoder(mode="soft").fit(umap_posterior, y_few)
+    np.testing.assert_array_equal(search.predict(features), decoder.predict(umap_posterior))
+    del blocks["umap"]
+    search = RouteSearchCV("precomputed", feature_blocks=blocks).fit(features, y_few)
+    assert search.best_route_ == "soft"
+
+
+@pytest.mark.parametrize(
+    "transformer, feature_blocks, match",
+    [
+        ("precomputed", None, "needs feature_blocks"),
+        ("precomputed", {"pixels": slice(0, 3)}, "feature_blocks names blocks among"),
+        ("precomputed", {"posterior": [0, 99]}, r"must select columns of X, which has 16"),
+        ("precomputed", {"posterior": slice(5, 5)}, "at least one column"),
+        (GMVAETransformer(), {"posterior": slice(0, 3)}, "give it with transformer='precomputed'"),
+    ],
+)
+def test_feature_blocks_are_checked(transformer, feature_blocks, match):
+    X, _, y_semi, both = _fixed_problem()
+    with pytest.raises(ValueError, match=match):
+        RouteSearchCV(transformer, feature_blocks=feature_blocks).fit(both, y_semi)
+
+
+def test_builtin_routes_are_new_estimators_each_call():
+    first, second = builtin_routes(), builtin_routes()
+    assert first.keys() == second.keys()
+    assert all(first[name][1] is not second[name][1] for name in first)
