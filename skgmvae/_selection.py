@@ -399,31 +399,85 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     # Each takes X as ``fit`` took it, of shape (n_samples, n_features), and is there when the chosen route has it.
     @available_if(_chosen_route_has("predict"))
     def predict(self, X):
-        """Labels from the chosen route: ndarray of shape (n_samples,), values from ``classes_``."""
+        """Labels from the chosen route.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Images, or the precomputed features with ``transformer='precomputed'``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Values from ``classes_``.
+        """
         check_is_fitted(self)
         return self.best_estimator_.predict(X)
 
     @available_if(_chosen_route_has("predict_proba"))
     def predict_proba(self, X):
-        """Class probabilities from the chosen route: ndarray of shape (n_samples, n_classes), as ``classes_``."""
+        """Class probabilities from the chosen route.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Images, or the precomputed features with ``transformer='precomputed'``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
         check_is_fitted(self)
         return self.best_estimator_.predict_proba(X)
 
     @available_if(_chosen_route_has("predict_log_proba"))
     def predict_log_proba(self, X):
-        """Log of the class probabilities from the chosen route: ndarray of shape (n_samples, n_classes)."""
+        """Log of the class probabilities from the chosen route.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Images, or the precomputed features with ``transformer='precomputed'``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
         check_is_fitted(self)
         return self.best_estimator_.predict_log_proba(X)
 
     @available_if(_chosen_route_has("decision_function"))
     def decision_function(self, X):
-        """Class scores from the chosen route's estimator: ndarray of shape (n_samples, n_classes), as ``classes_``."""
+        """Class scores from the chosen route's estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Images, or the precomputed features with ``transformer='precomputed'``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
         check_is_fitted(self)
         return self.best_estimator_.decision_function(X)
 
     @available_if(_chosen_route_has("transform"))
     def transform(self, X):
-        """The chosen route's estimator's ``transform`` of its features: ndarray of shape (n_samples, n_outputs)."""
+        """The chosen route's estimator's ``transform`` of its features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Images, or the precomputed features with ``transformer='precomputed'``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs)
+        """
         check_is_fitted(self)
         return self.best_estimator_.transform(X)
 
