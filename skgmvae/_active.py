@@ -1,69 +1,148 @@
-"""Choosing which images to label first, from what the GMVAE learned."""
+"""Choosing which images to label next, from what the GMVAE learned."""
 
+import copy
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._labels import labeled_mask
 
 
 @validate_params(
     {
-        "transformer": [HasMethods(["component_log_density", "predict_proba"])],
+        "transformer": [HasMethods(["component_log_density", "predict_proba", "transform"])],
         "X": ["array-like"],
         "n_labels": [Interval(Integral, 1, None, closed="left")],
-        "strategy": [StrOptions({"representative", "uncertain"})],
+        "y": ["array-like", None],
+        "strategy": [StrOptions({"coverage", "representative", "uncertain"})],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "bandwidth": [Interval(Real, 0, None, closed="neither")],
     },
     prefer_skip_nested_validation=True,
 )
-def suggest_labels(transformer, X, n_labels, *, strategy="representative"):
-    """Indices of the images a person should label first.
+def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_neighbors=30, bandwidth=0.1):
+    """Indices of the images a person should label next.
 
-    Rule: components are visited in order of their mass on ``X`` (the mean of
-    q(c|x)), largest first. In the first round each component contributes its
-    most representative member: among the images whose most probable
-    component it is, the one whose code is most typical of it (highest
-    E_q(z|x)[log p(z|c)]); K labels name every component once. With a budget
-    smaller than the number of components, the components are first grouped
-    into ``n_labels`` groups of neighbours (k-means on their means in the
-    latent space, weighted by mass) and only the largest component of each
-    group is named, so that the labels spread over the whole latent space
-    instead of the largest components, which often are several styles of one
-    class. Later rounds depend on ``strategy``:
+    ``strategy='coverage'`` (the default) chooses the images whose codes
+    best cover the others: greedily, the image that most raises
+    ``sum over x of max over chosen s of k(x, s)``, where ``k`` is a Gaussian
+    kernel on the unit-length latent means, kept to each image's
+    ``n_neighbors`` nearest codes. Each pick lands where many unlabeled
+    images lie close together and far from every label already there, so a
+    small budget is spread over the clusters of the data, one typical image
+    each, and a larger one fills the gaps between them. Images labeled in
+    ``y`` count as chosen already: the next round covers what they left out.
 
-    - ``'representative'``: further rounds repeat the first, each component
-      giving its next most representative member (components with fewer
-      members run out first);
-    - ``'uncertain'``: the remaining budget goes to the images whose
-      posterior q(c|x) has the highest entropy, where a label resolves the
-      most doubt.
+    ``'representative'`` and ``'uncertain'`` follow the GMVAE's components
+    instead: each component's most typical member (components visited by
+    mass, grouped by k-means on their means when the budget is smaller
+    than their number), then, once every component is named, its next most
+    typical one (``'representative'``) or the images of most uncertain q(c|x)
+    (``'uncertain'``). The user guide compares the rules.
 
     Parameters
     ----------
     transformer : fitted GMVAETransformer
-        Read through ``predict_proba`` (q(c|x)), ``component_log_density``
-        and ``component_means_``.
+        Read through ``transform`` (latent means), ``predict_proba`` (q(c|x)),
+        ``component_log_density`` and ``component_means_``.
     X : array-like of shape (n_samples, n_features)
-        The unlabeled pool to choose from (a memmap too: read by batches).
+        The images to choose from (a memmap too: read by batches), the
+        labeled ones included when ``y`` is given.
     n_labels : int
-        How many images to suggest, at most ``n_samples``.
-    strategy : {'representative', 'uncertain'}, default='representative'
+        How many images to suggest, at most the number of unlabeled ones.
+    y : array-like of shape (n_samples,), default=None
+        Labels in hand, -1 for an unlabeled image. Labeled images are never
+        suggested; with ``'coverage'``, they steer the choice away from the
+        regions they already cover. None: no image is labeled yet.
+    strategy : {'coverage', 'representative', 'uncertain'}, default='coverage'
+    n_neighbors : int, default=30
+        ``'coverage'``: how many nearest codes (the image itself included)
+        an image's label is taken to cover.
+    bandwidth : float, default=0.1
+        ``'coverage'``: the kernel is ``exp(-d**2 / (2 * bandwidth))`` for
+        the distance ``d`` between unit-length codes (so ``1 - cos``
+        divided by ``bandwidth``, in the exponent).
 
     Returns
     -------
     ndarray of int, shape (n_labels,)
         Row indices into ``X``, in the order they should be labeled.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skgmvae import GMVAETransformer, suggest_labels
+    >>> X = load_digits().data / 16
+    >>> gmvae = GMVAETransformer(k=10, max_epochs=2, random_state=0).fit(X)
+    >>> first = suggest_labels(gmvae, X, 10)
+    >>> y = np.full(len(X), -1)
+    >>> y[first] = load_digits().target[first]
+    >>> then = suggest_labels(gmvae, X, 10, y=y)
+    >>> bool(np.isin(then, first).any())
+    False
     """
     check_is_fitted(transformer)
+    labeled = np.zeros(len(X), dtype=bool) if y is None else labeled_mask(column_or_1d(y))
+    if len(labeled) != len(X):
+        raise ValueError(f"y has {len(labeled)} labels for {len(X)} images; give one per image (-1: unlabeled).")
+    n_unlabeled = int((~labeled).sum())
+    if n_labels > n_unlabeled:
+        raise ValueError(f"n_labels must be at most the number of unlabeled images, {n_unlabeled}; got {n_labels}.")
+    if strategy == "coverage":
+        codes = copy.copy(transformer).set_params(output="latent").transform(X)
+        return _greedy_coverage(normalize(codes), n_labels, labeled, n_neighbors, bandwidth)
+    unlabeled = np.flatnonzero(~labeled)
+    if labeled.any():
+        X = X[unlabeled]
+    return unlabeled[_follow_components(transformer, X, n_labels, strategy)]
+
+
+def _greedy_coverage(codes, n_labels, labeled, n_neighbors, bandwidth):
+    """Greedy facility location: each pick most raises the summed best kernel value of every row.
+
+    The objective is monotone submodular, so the greedy order is within
+    ``1 - 1/e`` of the best set of each size.
+    """
+    n_samples = len(codes)
+    n_neighbors = min(n_neighbors, n_samples)
+    distance, neighbor = NearestNeighbors(n_neighbors=n_neighbors).fit(codes).kneighbors(codes)
+    # A row among its own neighbours covers itself; ties in distance keep it first.
+    rows = np.repeat(np.arange(n_samples), n_neighbors)
+    covers, weight = neighbor.ravel(), np.exp(-distance.ravel() ** 2 / (2 * bandwidth))
+    by_cover = np.argsort(covers, kind="stable")
+    starts = np.searchsorted(covers[by_cover], np.arange(n_samples + 1))
+
+    covered = np.zeros(n_samples)
+    taken = labeled.copy()
+
+    def take(index):
+        edges = by_cover[starts[index]:starts[index + 1]]
+        np.maximum.at(covered, rows[edges], weight[edges])
+        taken[index] = True
+
+    for index in np.flatnonzero(labeled):
+        take(index)
+    chosen = []
+    for _ in range(n_labels):
+        gain = np.bincount(covers, weights=np.maximum(weight - covered[rows], 0.0), minlength=n_samples)
+        gain[taken] = -np.inf
+        best = int(np.argmax(gain))
+        take(best)
+        chosen.append(best)
+    return np.asarray(chosen, dtype=int)
+
+
+def _follow_components(transformer, X, n_labels, strategy):
+    """The component-led rules: each component's most typical member, then by ``strategy``."""
     log_density = transformer.component_log_density(X)
     resp = transformer.predict_proba(X)
-    n_samples = len(resp)
-    if n_labels > n_samples:
-        raise ValueError(f"n_labels must be at most the number of images, {n_samples}; got {n_labels}.")
-
     assigned = resp.argmax(axis=1)
     order = np.argsort(-resp.sum(axis=0), kind="stable")
     queues = _members_most_representative_first(assigned, log_density, order)

@@ -103,8 +103,10 @@ def build_parser():
     suggest.add_argument("-n", type=int, default=100, help="how many images to suggest (default 100)")
     suggest.add_argument("--out", required=True, help="CSV to write; the page goes beside it as .html")
     suggest.add_argument("--labels", action="append", default=[], metavar="CSV",
-                         help="labels given so far (repeatable): their labeled images are not suggested again")
-    suggest.add_argument("--strategy", choices=["representative", "uncertain"], default="representative")
+                         help="labels given so far (repeatable): their images are not suggested again, and the "
+                              "next ones cover what they leave out")
+    suggest.add_argument("--strategy", choices=["coverage", "representative", "uncertain"], default="coverage",
+                         help="how to choose (default coverage; see skgmvae.suggest_labels)")
     suggest.add_argument("--force", action="store_true", help="replace the output files if they exist")
 
     label = commands.add_parser("label", help=COMMAND_HELP["label"],
@@ -241,16 +243,16 @@ def run_suggest(args):
     gmvae = GMVAETransformer.load(args.model)
     metadata = read_metadata(args.model)
     data = _read_folder(args.images, metadata)
-    candidates = np.arange(len(data.paths))
+    y = None
     if args.labels:
-        labeled = labeled_mask(read_label_files(args.labels, data.paths).labels)
-        candidates = np.flatnonzero(~labeled)
+        y = read_label_files(args.labels, data.paths).labels
+        labeled = labeled_mask(y)
         print(f"{int(labeled.sum())} images are labeled in {', '.join(args.labels)}; suggesting among the "
-              f"{len(candidates)} others")
-        if not len(candidates):
+              f"{int((~labeled).sum())} others")
+        if labeled.all():
             raise ValueError("every image is labeled already: nothing left to suggest.")
-    chosen = candidates[suggest_labels(gmvae, data.X[candidates], min(args.n, len(candidates)),
-                                       strategy=args.strategy)]
+    n_unlabeled = len(data.paths) if y is None else int((~labeled).sum())
+    chosen = suggest_labels(gmvae, data.X, min(args.n, n_unlabeled), y=y, strategy=args.strategy)
     paths = [data.paths[index] for index in chosen]
     side = int(metadata.get("side", 28))
     images = np.asarray(data.X[chosen], dtype=np.float64)

@@ -1,13 +1,16 @@
 import numpy as np
 import pytest
+from sklearn.datasets import make_blobs
+from sklearn.preprocessing import normalize
 
 from skgmvae import ClusterLabelDecoder, suggest_labels
+from skgmvae._active import _greedy_coverage
 
 
 def test_first_round_names_every_component_in_order_of_mass(fitted_gmvae, digits):
     X, _ = digits
     k = fitted_gmvae.k
-    chosen = suggest_labels(fitted_gmvae, X, k)
+    chosen = suggest_labels(fitted_gmvae, X, k, strategy="representative")
     assert len(chosen) == len(set(chosen)) == k
     resp = fitted_gmvae.transform(X)
     populated = np.unique(resp.argmax(axis=1))
@@ -19,7 +22,7 @@ def test_first_round_names_every_component_in_order_of_mass(fitted_gmvae, digits
 def test_budget_below_k_spreads_over_the_latent_space(fitted_gmvae, digits):
     X, _ = digits
     n_labels = fitted_gmvae.k // 3
-    chosen = suggest_labels(fitted_gmvae, X, n_labels)
+    chosen = suggest_labels(fitted_gmvae, X, n_labels, strategy="representative")
     resp = fitted_gmvae.transform(X)
     components = resp[chosen].argmax(axis=1)
     assert len(set(chosen)) == len(set(components)) == n_labels
@@ -35,7 +38,7 @@ def test_budget_below_k_spreads_over_the_latent_space(fitted_gmvae, digits):
     assert mean_pairwise_distance(components) > mean_pairwise_distance(heaviest)
 
 
-@pytest.mark.parametrize("strategy", ["representative", "uncertain"])
+@pytest.mark.parametrize("strategy", ["coverage", "representative", "uncertain"])
 @pytest.mark.parametrize("share_of_k", [0.5, 1])
 def test_suggested_labels_beat_random_ones_on_digits(fitted_gmvae, digits, strategy, share_of_k):
     X, y = digits
@@ -52,14 +55,72 @@ def test_suggested_labels_beat_random_ones_on_digits(fitted_gmvae, digits, strat
     assert suggested > random
 
 
-def test_budget_beyond_k_and_bad_arguments(fitted_gmvae, digits):
+@pytest.mark.parametrize("strategy", ["coverage", "representative", "uncertain"])
+def test_budget_beyond_k_and_bad_arguments(fitted_gmvae, digits, strategy):
     X, _ = digits
-    chosen = suggest_labels(fitted_gmvae, X, 3 * fitted_gmvae.k)
+    chosen = suggest_labels(fitted_gmvae, X, 3 * fitted_gmvae.k, strategy=strategy)
     assert len(set(chosen)) == 3 * fitted_gmvae.k
     with pytest.raises(ValueError, match="n_labels"):
         suggest_labels(fitted_gmvae, X, 0)
     with pytest.raises(ValueError, match="strategy"):
         suggest_labels(fitted_gmvae, X, 5, strategy="greedy")
+    with pytest.raises(ValueError, match="y has 3 labels for 1797 images"):
+        suggest_labels(fitted_gmvae, X, 5, y=[-1, -1, 0])
+    with pytest.raises(ValueError, match="at most the number of unlabeled images, 2; got 5"):
+        suggest_labels(fitted_gmvae, X, 5, y=np.r_[np.zeros(len(X) - 2), -1, -1])
+
+
+@pytest.mark.parametrize("strategy", ["coverage", "representative", "uncertain"])
+def test_rounds_never_suggest_an_image_twice_or_once_it_is_labeled(fitted_gmvae, digits, strategy):
+    X, y = digits
+    y_in_hand = np.full(len(X), -1)
+    seen = []
+    for _ in range(3):
+        chosen = suggest_labels(fitted_gmvae, X, 10, y=y_in_hand, strategy=strategy)
+        assert len(set(chosen)) == 10 and (y_in_hand[chosen] == -1).all()
+        y_in_hand[chosen] = y[chosen]
+        seen.extend(chosen)
+    assert len(set(seen)) == 30
+    labels_as_text = np.where(y_in_hand == -1, "-1", y_in_hand.astype(str)).astype(object)
+    np.testing.assert_array_equal(suggest_labels(fitted_gmvae, X, 5, y=labels_as_text, strategy=strategy),
+                                  suggest_labels(fitted_gmvae, X, 5, y=y_in_hand, strategy=strategy))
+
+
+def _blobs(n_blobs=6):
+    codes, blob = make_blobs(600, n_features=8, centers=n_blobs, cluster_std=0.3, random_state=0)
+    return normalize(codes), blob
+
+
+def test_coverage_spreads_a_budget_over_as_many_clusters_as_it_can_name():
+    codes, blob = _blobs()
+    none_labeled = np.zeros(len(codes), dtype=bool)
+    chosen = _greedy_coverage(codes, 6, none_labeled, n_neighbors=30, bandwidth=0.1)
+    assert sorted(blob[chosen]) == list(range(6))
+    # Labels in hand cover their clusters: the next picks go to the clusters no label names.
+    labeled = none_labeled.copy()
+    labeled[[np.flatnonzero(blob == b)[0] for b in (0, 1, 2, 3)]] = True
+    then = _greedy_coverage(codes, 2, labeled, n_neighbors=30, bandwidth=0.1)
+    assert sorted(blob[then]) == [4, 5] and not labeled[then].any()
+
+
+def test_each_coverage_pick_raises_the_objective_most():
+    codes, _ = _blobs(3)
+    codes = codes[:120]
+    n_neighbors, bandwidth = 10, 0.1
+    distance = np.linalg.norm(codes[:, None] - codes[None], axis=-1)
+    within = np.argsort(distance, axis=1, kind="stable")[:, :n_neighbors]
+    kernel = np.zeros_like(distance)
+    rows = np.arange(len(codes))[:, None]
+    kernel[rows, within] = np.exp(-distance[rows, within] ** 2 / (2 * bandwidth))  # kernel[x, s]: s covers x
+
+    def objective(chosen):
+        return kernel[:, chosen].max(axis=1).sum() if len(chosen) else 0.0
+
+    chosen = _greedy_coverage(codes, 8, np.zeros(len(codes), dtype=bool), n_neighbors, bandwidth)
+    for step in range(8):
+        before = list(chosen[:step])
+        gains = [objective(before + [s]) - objective(before) if s not in before else -1 for s in range(len(codes))]
+        assert objective(before + [chosen[step]]) - objective(before) == pytest.approx(max(gains))
 
 
 def test_strategies_share_the_first_round_then_follow_their_own_rule(fitted_gmvae, digits):

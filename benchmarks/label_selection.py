@@ -1,0 +1,233 @@
+"""Which images to label: suggest_labels against scikit-activeml's TypiClust, ProbCover, MaxHerding and random draws.
+
+Every method chooses among the label candidates of one split of the protocol (``benchmarks/_protocol.py``)
+of the cached package-default GMVAE of each training seed. The peers query what the package gives them: the
+unit-length latent means of the same model (``GMVAETransformer(output='latent')``, then
+:func:`~sklearn.preprocessing.normalize`); TypiClust with ``k=20``; ProbCover given the number of classes and
+its radius chosen by its own purity rule over a grid that suits unit-length codes (:data:`PROBCOVER_RADII`: its
+default grid starts at 0.2, where balls of unit-length codes already hold several classes); MaxHerding as
+shipped. Seeded peers run 3 seeds, random draws 5, ``suggest_labels`` once (it is deterministic).
+
+Budgets are 1, 2, 4 and 8 labels per class and 300, chosen in one batch; ``--rounds R`` instead chooses
+``R`` batches of one label per class, each method given the labels of the earlier rounds. Each choice is scored
+by soft decoding of q(c|x) and by the route ``skgmvae predict`` gives (``RouteSearchCV`` on the precomputed
+q(c|x), codes and UMAP-mixture posterior, as ``label_efficiency`` scores its cross-validated route), on the
+candidates not chosen (digits, EMNIST) or on the held-out images (Fashion-MNIST). ``selection_seconds`` is
+the time of the choice alone (the encoding of the candidates is shared and left out).
+
+``label-selection.csv`` holds every run; ``label-selection.md`` the mean and 95% t-interval over training
+seeds x draws, and ``suggest_labels`` minus each peer paired on the same model (each peer seed paired with
+the deterministic choice of the same model). scikit-activeml is the ``selection`` extra; without it only
+``suggest_labels`` and random draws run.
+
+Commands::
+
+    python -m benchmarks label_selection --dataset digits --split development --train-seeds 0 1 2
+    python -m benchmarks label_selection --dataset emnist --data-dir ../shared/data --split report
+    python -m benchmarks label_selection --dataset digits --rounds 3
+"""
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.preprocessing import normalize
+
+from benchmarks._protocol import (
+    SETTINGS,
+    add_split_argument,
+    command_line,
+    load_or_fit_gmvae,
+    model_arguments,
+    model_params,
+    parser,
+    protocol_split,
+    provenance,
+    results_dir,
+    write_csv,
+)
+from benchmarks._stats import paired_difference, t_half_width
+from benchmarks.label_efficiency import gmvae_feature_maker, route_matrix
+from skgmvae import ClusterLabelDecoder, RouteSearchCV, suggest_labels
+from skgmvae.datasets import load_dataset
+from skgmvae.evaluation import draw_labeled_rows
+
+NAME = "label_selection"
+OURS = "suggest_labels"
+#: ProbCover's radii for unit-length codes (distances in [0, 2]); its purity rule picks the largest that keeps
+#: 95% of the balls inside one k-means cluster.
+PROBCOVER_RADII = np.round(np.arange(0.02, 1.01, 0.02), 2)
+PEER_SEEDS, RANDOM_DRAWS = 3, 5
+
+
+def smallest(out):
+    """The smallest configuration: a small digits model, one training seed, one peer seed, two draws."""
+    return ["--dataset", "digits", "--train-seeds", "0", "--k", "6", "--max-epochs", "1", "--pretrain-epochs", "1",
+            "--per-class", "1",
+            "--extra-budgets", "--peer-seeds", "1", "--random-draws", "2", "--no-route", "--out", str(out)]
+
+
+def peers(n_classes):
+    """scikit-activeml's strategies as ``query(codes, y, n) -> indices`` makers, by name ({} without it)."""
+    try:
+        from skactiveml.pool import MaxHerding, ProbCover, TypiClust
+    except ImportError:
+        return {}
+    return {
+        "TypiClust": lambda seed: TypiClust(k=20, random_state=seed),
+        "ProbCover": lambda seed: ProbCover(n_classes=n_classes, deltas=PROBCOVER_RADII, random_state=seed),
+        "MaxHerding": lambda seed: MaxHerding(random_state=seed),
+    }
+
+
+def choose(method, seed, *, gmvae, X, codes, y_in_hand, n_labels, make_peer=None):
+    """Rows ``method`` suggests given the labels in hand (``y_in_hand`` -1 where unlabeled)."""
+    unlabeled = np.flatnonzero(y_in_hand == -1)
+    if method == OURS:
+        return suggest_labels(gmvae, X, n_labels, y=y_in_hand)
+    if method == "random":
+        return unlabeled[draw_labeled_rows(len(unlabeled), n_labels, seed)]
+    y_peer = np.where(y_in_hand == -1, np.nan, y_in_hand).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ProbCover's note when no radius reaches its purity target
+        return np.asarray(make_peer(seed).query(codes, y_peer, batch_size=n_labels), dtype=int)
+
+
+def scores(chosen, y, features, held_out, *, route, seed):
+    """Soft decoding of q(c|x) and the cross-validated route, fitted on the rows ``chosen``."""
+    y_semi = np.full(len(y), -1, dtype=np.int64)
+    y_semi[chosen] = y[chosen]
+    if held_out is None:
+        rest = np.setdiff1d(np.arange(len(y)), chosen)
+        test_features, y_test = {name: value[rest] for name, value in features.items()}, y[rest]
+    else:
+        test_features, y_test = held_out
+    soft = ClusterLabelDecoder().fit(features["posterior"][chosen], y[chosen])
+    result = {"soft": float(np.mean(soft.predict(test_features["posterior"]) == y_test))}
+    if route:
+        matrix, blocks = route_matrix(features)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the fallback with too few labels, recorded below
+            search = RouteSearchCV("precomputed", feature_blocks=blocks, random_state=seed).fit(matrix, y_semi)
+        result["route"] = float(np.mean(search.predict(route_matrix(test_features)[0]) == y_test))
+        result["chosen_route"] = search.best_route_
+    return result
+
+
+def run_model(args, gmvae, X, y, held_out_rows, train_seed, n_classes):
+    """Every method's records on one model."""
+    features_of = gmvae_feature_maker(gmvae, X)
+    features = features_of(X)
+    held_out = None
+    if held_out_rows is not None:
+        held_out = (features_of(held_out_rows[0]), held_out_rows[1])
+    codes = normalize(features["latent"])
+    made = peers(n_classes)
+    methods = [(OURS, [0]), ("random", list(range(args.random_draws)))]
+    methods += [(name, list(range(args.peer_seeds))) for name in made]
+    batches = ([[n_classes * per_class] for per_class in args.per_class] + [[n] for n in args.extra_budgets]
+               if not args.rounds else [[n_classes] * args.rounds])
+    records = []
+    for batch in batches:
+        for method, seeds in methods:
+            for seed in seeds:
+                y_in_hand = np.full(len(y), -1, dtype=np.int64)
+                for round_index, n_labels in enumerate(batch):
+                    start = time.perf_counter()
+                    chosen = choose(method, seed, gmvae=gmvae, X=X, codes=codes, y_in_hand=y_in_hand,
+                                    n_labels=n_labels, make_peer=made.get(method))
+                    seconds = time.perf_counter() - start
+                    if len(np.unique(chosen)) != n_labels or (y_in_hand[chosen] != -1).any():
+                        raise AssertionError(f"{method} suggested a row twice or a labeled row")
+                    y_in_hand[chosen] = y[chosen]
+                    labeled = np.flatnonzero(y_in_hand != -1)
+                    record = {"train_seed": train_seed, "method": method, "seed": seed,
+                              "n_labels": len(labeled), "round": round_index + 1, "selection_seconds": seconds,
+                              "classes_named": len(np.unique(y[labeled])),
+                              **scores(labeled, y, features, held_out, route=args.route, seed=seed)}
+                    records.append(record)
+                    print({key: round(value, 4) if isinstance(value, float) else value
+                           for key, value in record.items()}, flush=True)
+    return records
+
+
+def summary_table(records, measures):
+    """Markdown: each method's mean and interval, and ``suggest_labels`` minus each peer, paired by model."""
+    methods = list(dict.fromkeys(row["method"] for row in records))
+    counts = sorted({(row["round"], row["n_labels"]) for row in records})
+    lines = []
+    for measure in measures:
+        lines += [f"**{measure}** (accuracy %, mean ± 95% interval over training seeds x draws)", "",
+                  "| labels (round) | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+        paired_lines = []
+        for round_index, n_labels in counts:
+            cells = []
+            at = [row for row in records if row["n_labels"] == n_labels and row["round"] == round_index]
+            ours = {row["train_seed"]: row[measure] for row in at if row["method"] == OURS}
+            for method in methods:
+                values = [100 * row[measure] for row in at if row["method"] == method]
+                cells.append(f"{np.mean(values):.1f} ± {t_half_width(values):.1f}" if values else "")
+                if method == OURS or not ours:
+                    continue
+                pairs = [(ours[row["train_seed"]], row[measure]) for row in at
+                         if row["method"] == method and row["train_seed"] in ours]
+                diff = paired_difference(*(100 * np.array(pairs)).T)
+                verdict = {"a ahead": f"{OURS} ahead", "b ahead": f"{method} ahead"}.get(diff["verdict"], "tie")
+                paired_lines.append(f"| {n_labels} ({round_index}) | {method} | {diff['difference']:+.1f} ± "
+                                    f"{diff['ci']:.1f} | {verdict} | {diff['n_pairs']} |")
+            lines.append(f"| {n_labels} ({round_index}) | " + " | ".join(cells) + " |")
+        lines += ["", f"{OURS} minus each peer, {measure}, paired on the same model:", "",
+                  "| labels (round) | peer | difference | verdict | pairs |", "|---|---|---|---|---|"]
+        lines += paired_lines + [""]
+    times = {method: np.mean([row["selection_seconds"] for row in records if row["method"] == method])
+             for method in methods}
+    lines.append("Mean selection time (s): " + ", ".join(f"{name} {value:.2f}" for name, value in times.items()))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    arguments = parser(NAME, __doc__)
+    arguments.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
+    arguments.add_argument("--data-dir", default=None)
+    add_split_argument(arguments, "report")
+    arguments.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2],
+                           help="training seeds of the cached models (default: 0 1 2)")
+    arguments.add_argument("--per-class", type=int, nargs="+", default=[1, 2, 4, 8],
+                           help="budgets in labels per class (default: 1 2 4 8)")
+    arguments.add_argument("--extra-budgets", type=int, nargs="*", default=[300], help="budgets in labels (300)")
+    arguments.add_argument("--rounds", type=int, default=0,
+                           help="choose this many rounds of one label per class instead of one batch per budget")
+    arguments.add_argument("--peer-seeds", type=int, default=PEER_SEEDS)
+    arguments.add_argument("--random-draws", type=int, default=RANDOM_DRAWS)
+    arguments.add_argument("--no-route", dest="route", action="store_false",
+                           help="score soft decoding only (no route search)")
+    arguments.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
+    model_arguments(arguments)
+    args = arguments.parse_args(argv)
+
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
+    part = protocol_split(data, args.split)
+    X, y = data["X_pool"][part.candidates], np.asarray(data["y_pool"][part.candidates])
+    held_out_rows = None if part.X_test is None else (part.X_test, np.asarray(part.y_test))
+    n_classes = len(np.unique(y))
+    records = []
+    for train_seed in args.train_seeds:
+        gmvae, _ = load_or_fit_gmvae(args.dataset, data["X_pool"], args.k, random_state=train_seed,
+                                     **model_params(args))
+        records += run_model(args, gmvae, X, y, held_out_rows, train_seed, n_classes)
+
+    out = results_dir(args.dataset, args.out, args.split)
+    stem = "label-selection-rounds" if args.rounds else "label-selection"
+    run = provenance(command_line(NAME, argv), protocol_split=args.split,
+                     seeds=f"training seeds {' '.join(map(str, args.train_seeds))}; peer seeds 0-"
+                           f"{args.peer_seeds - 1}; random draws 0-{args.random_draws - 1}")
+    scored = "held_out" if held_out_rows is not None else "rest"
+    write_csv(out / f"{stem}.csv", [{"protocol_split": args.split, "split": scored, **row} for row in records], run)
+    measures = ["soft", "route"] if args.route else ["soft"]
+    (out / f"{stem}.md").write_text(f"# Label selection, {args.dataset}, {args.split} split\n\n"
+                                    f"{summary_table(records, measures)}\nCommand: `{run['command']}`\n")
+    print(f"wrote {out / (stem + '.csv')} and {out / (stem + '.md')}")
+
+
+if __name__ == "__main__":
+    main()
