@@ -227,7 +227,8 @@ def main(argv=None):
     (out / f"{stem}.md").write_text(f"# Label selection, {args.dataset}, {args.split} split\n\n"
                                     f"{summary_table(records, measures)}\nCommand: `{run['command']}`\n")
     print(f"wrote {out / (stem + '.csv')} and {out / (stem + '.md')}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

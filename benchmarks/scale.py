@@ -124,14 +124,14 @@ def search_worker(dataset, data_dir=None, k=(25, 50, 100, 200), labels=300, max_
 
     from skgmvae import ClusterLabelDecoder, GMVAETransformer, labeled_accuracy_scorer
     from skgmvae.datasets import load_dataset
-    from skgmvae.evaluation import draw_labeled_rows
+    from skgmvae.evaluation import draw_labeled_rows, semi_supervised_dtype
 
     data = load_dataset(dataset, data_dir)
     X, y = data["X_pool"], data["y_pool"]
     # Not seed 0: RandomState(0) draws the same permutation as KFold(shuffle=True, random_state=0), which
     # would put every labeled row in one test fold.
     labeled = draw_labeled_rows(len(y), labels, seed=1)
-    y_semi = np.full(len(y), -1, dtype=y.dtype)
+    y_semi = np.full(len(y), -1, dtype=semi_supervised_dtype(y.dtype))
     y_semi[labeled] = y[labeled]
     params = {"random_state": 0, "device": "cpu", **({"max_epochs": max_epochs} if max_epochs else {})}
 

@@ -4,9 +4,9 @@ Choosing which images to label
 =================================
 
 Random labels waste effort: several may land in the same cluster while others get none. With a fitted
-GMVAE, :func:`skgmvae.suggest_labels` proposes one representative image per component, largest
-components first, so that K labels can name all K clusters; with fewer than K labels it first groups
-neighbouring components and names one per group. Here on digits with K=30.
+GMVAE, :func:`skgmvae.suggest_labels` proposes images whose codes cover the others: each pick is the
+image that most raises how close every image lies to some chosen one, so a few labels spread over the
+clusters of the codes, one typical image each, and more labels fill them. Here on digits with K=30.
 """
 
 # %%
@@ -34,7 +34,7 @@ plot_image_grid(
 )
 fig.tight_layout(pad=0.3)
 plt.show()
-# How many of the 30 suggested images are of each digit 0..9: one typical image per cluster covers every
+# How many of the 30 suggested images are of each digit 0..9: typical images spread over the clusters cover every
 # class, where 30 random images often miss one.
 print("suggested images per digit 0..9:", np.bincount(y[chosen], minlength=10))
 

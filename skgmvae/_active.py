@@ -113,7 +113,7 @@ def _greedy_coverage(codes, n_labels, labeled, n_neighbors, bandwidth):
     n_samples = len(codes)
     n_neighbors = min(n_neighbors, n_samples)
     distance, neighbor = NearestNeighbors(n_neighbors=n_neighbors).fit(codes).kneighbors(codes)
-    # A row among its own neighbours covers itself; ties in distance keep it first.
+    # Each row is among its own neighbours (distance 0), so a chosen row covers itself fully.
     rows = np.repeat(np.arange(n_samples), n_neighbors)
     covers, weight = neighbor.ravel(), np.exp(-distance.ravel() ** 2 / (2 * bandwidth))
     by_cover = np.argsort(covers, kind="stable")
