@@ -12,12 +12,15 @@ Budgets are 1, 2, 4 and 8 labels per class and 300, chosen in one batch; ``--rou
 ``R`` batches of one label per class, each method given the labels of the earlier rounds. Each choice is scored
 by soft decoding of q(c|x) and by the route ``skgmvae predict`` gives (``RouteSearchCV`` on the precomputed
 q(c|x), codes and UMAP-mixture posterior, as ``label_efficiency`` scores its cross-validated route), on the
-candidates not chosen (digits, EMNIST) or on the held-out images (Fashion-MNIST). ``selection_seconds`` is
-the time of the choice alone (the encoding of the candidates is shared and left out).
+candidates not chosen (digits, EMNIST: each choice leaves its own rest) or on the held-out images
+(Fashion-MNIST). ``selection_seconds`` is the time of the choice: for ``suggest_labels`` it includes encoding
+the candidates, which the peers are given encoded.
 
-``label-selection.csv`` holds every run; ``label-selection.md`` the mean and 95% t-interval over training
-seeds x draws, and ``suggest_labels`` minus each peer paired on the same model (each peer seed paired with
-the deterministic choice of the same model). scikit-activeml is the ``selection`` extra; without it only
+``label-selection.csv`` holds every run; ``label-selection.md`` each method's mean over the training seeds
+(its seeds or draws averaged on each model first) and ``suggest_labels`` minus each method paired by
+training seed, with the 95% t-interval over the models. ``suggest_labels``' two parameters were chosen on the
+development split of digits; the peers run with their package defaults but for the settings named above.
+scikit-activeml is the ``selection`` extra; without it only
 ``suggest_labels`` and random draws run.
 
 Commands::
@@ -152,36 +155,47 @@ def run_model(args, gmvae, X, y, held_out_rows, train_seed, n_classes):
 
 
 def summary_table(records, measures):
-    """Markdown: each method's mean and interval, and ``suggest_labels`` minus each peer, paired by model."""
+    """Markdown: each method's mean over models, and ``suggest_labels`` minus each method paired by model.
+
+    A method's seeds (or random draws) are averaged on each model first: the models are the independent
+    runs, so the paired interval is over training seeds.
+    """
     methods = list(dict.fromkeys(row["method"] for row in records))
     counts = sorted({(row["round"], row["n_labels"]) for row in records})
     lines = []
     for measure in measures:
-        lines += [f"**{measure}** (accuracy %, mean ± 95% interval over training seeds x draws)", "",
+        lines += [f"**{measure}** (accuracy %: mean over training seeds of each method's mean over its seeds or "
+                  "draws; in brackets the spread of those per-model means, as a 95% t-interval)", "",
                   "| labels (round) | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
         paired_lines = []
         for round_index, n_labels in counts:
-            cells = []
             at = [row for row in records if row["n_labels"] == n_labels and row["round"] == round_index]
-            ours = {row["train_seed"]: row[measure] for row in at if row["method"] == OURS}
+            per_model = {}
+            for row in at:
+                per_model.setdefault(row["method"], {}).setdefault(row["train_seed"], []).append(100 * row[measure])
+            per_model = {method: {seed: np.mean(values) for seed, values in by_seed.items()}
+                         for method, by_seed in per_model.items()}
+            cells = []
             for method in methods:
-                values = [100 * row[measure] for row in at if row["method"] == method]
-                cells.append(f"{np.mean(values):.1f} ± {t_half_width(values):.1f}" if values else "")
-                if method == OURS or not ours:
+                means = list(per_model.get(method, {}).values())
+                cells.append(f"{np.mean(means):.1f} ({t_half_width(means):.1f})" if means else "")
+                if method == OURS or OURS not in per_model:
                     continue
-                pairs = [(ours[row["train_seed"]], row[measure]) for row in at
-                         if row["method"] == method and row["train_seed"] in ours]
-                diff = paired_difference(*(100 * np.array(pairs)).T)
+                seeds = sorted(set(per_model[OURS]) & set(per_model[method]))
+                diff = paired_difference([per_model[OURS][seed] for seed in seeds],
+                                         [per_model[method][seed] for seed in seeds])
                 verdict = {"a ahead": f"{OURS} ahead", "b ahead": f"{method} ahead"}.get(diff["verdict"], "tie")
                 paired_lines.append(f"| {n_labels} ({round_index}) | {method} | {diff['difference']:+.1f} ± "
                                     f"{diff['ci']:.1f} | {verdict} | {diff['n_pairs']} |")
             lines.append(f"| {n_labels} ({round_index}) | " + " | ".join(cells) + " |")
-        lines += ["", f"{OURS} minus each peer, {measure}, paired on the same model:", "",
-                  "| labels (round) | peer | difference | verdict | pairs |", "|---|---|---|---|---|"]
+        lines += ["", f"{OURS} minus each method, {measure}, paired by training seed (95% t-interval; a single "
+                      "training seed gives no interval and every difference is then a tie):", "",
+                  "| labels (round) | method | difference | verdict | models |", "|---|---|---|---|---|"]
         lines += paired_lines + [""]
     times = {method: np.mean([row["selection_seconds"] for row in records if row["method"] == method])
              for method in methods}
-    lines.append("Mean selection time (s): " + ", ".join(f"{name} {value:.2f}" for name, value in times.items()))
+    lines.append("Mean selection time (s; suggest_labels' includes encoding the candidates, the peers' does not): "
+                 + ", ".join(f"{name} {value:.2f}" for name, value in times.items()))
     return "\n".join(lines) + "\n"
 
 

@@ -10,9 +10,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
-from ._labels import labeled_mask
+from ._labels import split_labels
 
 
 @validate_params(
@@ -23,17 +23,18 @@ from ._labels import labeled_mask
         "y": ["array-like", None],
         "strategy": [StrOptions({"coverage", "representative", "uncertain"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "bandwidth": [Interval(Real, 0, None, closed="neither")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
     },
     prefer_skip_nested_validation=True,
 )
-def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_neighbors=30, bandwidth=0.1):
+def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_neighbors=30, temperature=0.1):
     """Indices of the images a person should label next.
 
     ``strategy='coverage'`` (the default) chooses the images whose codes
     best cover the others: greedily, the image that most raises
-    ``sum over x of max over chosen s of k(x, s)``, where ``k`` is a Gaussian
-    kernel on the unit-length latent means, kept to each image's
+    ``sum over x of max over chosen s of k(x, s)``, where
+    ``k(x, s) = exp((cos(z_x, z_s) - 1) / temperature)`` for the latent means
+    ``z`` (a Gaussian kernel on the unit-length means), kept to each image's
     ``n_neighbors`` nearest codes. Each pick lands where many unlabeled
     images lie close together and far from every label already there, so a
     small budget is spread over the clusters of the data, one typical image
@@ -50,8 +51,9 @@ def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_n
     Parameters
     ----------
     transformer : fitted GMVAETransformer
-        Read through ``transform`` (latent means), ``predict_proba`` (q(c|x)),
-        ``component_log_density`` and ``component_means_``.
+        Read through ``transform`` with ``output='latent'`` (the latent
+        means), ``predict_proba`` (q(c|x)), ``component_log_density`` and
+        ``component_means_``.
     X : array-like of shape (n_samples, n_features)
         The images to choose from (a memmap too: read by batches), the
         labeled ones included when ``y`` is given.
@@ -62,21 +64,24 @@ def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_n
         suggested; with ``'coverage'``, they steer the choice away from the
         regions they already cover. None: no image is labeled yet.
     strategy : {'coverage', 'representative', 'uncertain'}, default='coverage'
+        The rule, as described above.
     n_neighbors : int, default=30
-        ``'coverage'``: how many nearest codes (the image itself included)
-        an image's label is taken to cover.
-    bandwidth : float, default=0.1
-        ``'coverage'``: the kernel is ``exp(-d**2 / (2 * bandwidth))`` for
-        the distance ``d`` between unit-length codes (so ``1 - cos``
-        divided by ``bandwidth``, in the exponent).
+        ``'coverage'``: how many nearest codes (the image itself always
+        among them) an image's label is taken to cover; at most
+        ``n_samples`` are used.
+    temperature : float, default=0.1
+        ``'coverage'``: the kernel's width, in units of ``1 - cos`` between
+        codes (``exp(-d**2 / (2 * temperature))`` for the distance ``d``
+        between unit-length codes).
 
     Returns
     -------
-    ndarray of int, shape (n_labels,)
-        Row indices into ``X``, in the order they should be labeled.
+    ndarray of shape (n_labels,)
+        Row indices (int) into ``X``, in the order they should be labeled.
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn.datasets import load_digits
     >>> from skgmvae import GMVAETransformer, suggest_labels
     >>> X = load_digits().data / 16
@@ -89,33 +94,36 @@ def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_n
     False
     """
     check_is_fitted(transformer)
-    labeled = np.zeros(len(X), dtype=bool) if y is None else labeled_mask(column_or_1d(y))
-    if len(labeled) != len(X):
-        raise ValueError(f"y has {len(labeled)} labels for {len(X)} images; give one per image (-1: unlabeled).")
+    if y is None:
+        labeled = np.zeros(len(X), dtype=bool)
+    else:
+        check_consistent_length(X, y)
+        labeled, _ = split_labels(y, estimator_name="suggest_labels", allow_unlabeled=True)
     n_unlabeled = int((~labeled).sum())
     if n_labels > n_unlabeled:
         raise ValueError(f"n_labels must be at most the number of unlabeled images, {n_unlabeled}; got {n_labels}.")
     if strategy == "coverage":
         codes = copy.copy(transformer).set_params(output="latent").transform(X)
-        return _greedy_coverage(normalize(codes), n_labels, labeled, n_neighbors, bandwidth)
-    unlabeled = np.flatnonzero(~labeled)
-    if labeled.any():
-        X = X[unlabeled]
-    return unlabeled[_follow_components(transformer, X, n_labels, strategy)]
+        return _greedy_coverage(normalize(codes), n_labels, labeled, n_neighbors, temperature)
+    return _follow_components(transformer, X, n_labels, strategy, labeled)
 
 
-def _greedy_coverage(codes, n_labels, labeled, n_neighbors, bandwidth):
+def _greedy_coverage(codes, n_labels, labeled, n_neighbors, temperature, need=None):
     """Greedy facility location: each pick most raises the summed best kernel value of every row.
 
     The objective is monotone submodular, so the greedy order is within
-    ``1 - 1/e`` of the best set of each size.
+    ``1 - 1/e`` of the best set of each size. ``need`` weighs each row's
+    term (default: every row alike).
     """
     n_samples = len(codes)
     n_neighbors = min(n_neighbors, n_samples)
     distance, neighbor = NearestNeighbors(n_neighbors=n_neighbors).fit(codes).kneighbors(codes)
-    # Each row is among its own neighbours (distance 0), so a chosen row covers itself fully.
-    rows = np.repeat(np.arange(n_samples), n_neighbors)
-    covers, weight = neighbor.ravel(), np.exp(-distance.ravel() ** 2 / (2 * bandwidth))
+    # A chosen row covers itself fully, also where duplicates of its code crowd it out of its neighbours.
+    itself = np.arange(n_samples)
+    crowded_out = ~(neighbor == itself[:, None]).any(axis=1)
+    neighbor[crowded_out, -1], distance[crowded_out, -1] = itself[crowded_out], 0.0
+    rows = np.repeat(itself, n_neighbors)
+    covers, weight = neighbor.ravel(), np.exp(-distance.ravel() ** 2 / (2 * temperature))
     by_cover = np.argsort(covers, kind="stable")
     starts = np.searchsorted(covers[by_cover], np.arange(n_samples + 1))
 
@@ -131,7 +139,8 @@ def _greedy_coverage(codes, n_labels, labeled, n_neighbors, bandwidth):
         take(index)
     chosen = []
     for _ in range(n_labels):
-        gain = np.bincount(covers, weights=np.maximum(weight - covered[rows], 0.0), minlength=n_samples)
+        shortfall = np.maximum(weight - covered[rows], 0.0)
+        gain = np.bincount(covers, weights=shortfall if need is None else shortfall * need[rows], minlength=n_samples)
         gain[taken] = -np.inf
         best = int(np.argmax(gain))
         take(best)
@@ -139,21 +148,22 @@ def _greedy_coverage(codes, n_labels, labeled, n_neighbors, bandwidth):
     return np.asarray(chosen, dtype=int)
 
 
-def _follow_components(transformer, X, n_labels, strategy):
-    """The component-led rules: each component's most typical member, then by ``strategy``."""
+def _follow_components(transformer, X, n_labels, strategy, labeled):
+    """The component-led rules: each component's most typical unlabeled member, then by ``strategy``."""
     log_density = transformer.component_log_density(X)
     resp = transformer.predict_proba(X)
-    assigned = resp.argmax(axis=1)
-    order = np.argsort(-resp.sum(axis=0), kind="stable")
+    assigned = np.where(labeled, -1, resp.argmax(axis=1))  # a labeled image is in no component's queue
+    mass = resp[~labeled].sum(axis=0)  # what is left to label
+    order = np.argsort(-mass, kind="stable")
     queues = _members_most_representative_first(assigned, log_density, order)
 
-    mass = resp.sum(axis=0)[order]
+    mass = mass[order]
     nonempty = [position for position, queue in enumerate(queues) if queue]
     if n_labels < len(nonempty):
         nonempty = _one_component_per_group(transformer, order, mass, nonempty, n_labels)
     chosen = [queues[position].pop(0) for position in nonempty[:n_labels]]
     if strategy == "uncertain":
-        return _add_most_uncertain(chosen, resp, n_labels)
+        return _add_most_uncertain(chosen, resp, n_labels, labeled)
     while len(chosen) < n_labels:
         for queue in queues:
             if queue and len(chosen) < n_labels:
@@ -161,10 +171,10 @@ def _follow_components(transformer, X, n_labels, strategy):
     return np.asarray(chosen, dtype=int)
 
 
-def _add_most_uncertain(chosen, resp, n_labels):
-    """``chosen`` followed by the other images of highest posterior entropy, ``n_labels`` in all."""
+def _add_most_uncertain(chosen, resp, n_labels, labeled):
+    """``chosen`` followed by the other unlabeled images of highest posterior entropy, ``n_labels`` in all."""
     entropy = -(resp * np.log(np.clip(resp, 1e-300, None))).sum(axis=1)
-    taken = np.zeros(len(resp), dtype=bool)
+    taken = labeled.copy()
     taken[chosen] = True
     extra = [index for index in np.argsort(-entropy, kind="stable") if not taken[index]]
     return np.asarray(list(chosen) + extra[:n_labels - len(chosen)], dtype=int)

@@ -103,8 +103,8 @@ def build_parser():
     suggest.add_argument("-n", type=int, default=100, help="how many images to suggest (default 100)")
     suggest.add_argument("--out", required=True, help="CSV to write; the page goes beside it as .html")
     suggest.add_argument("--labels", action="append", default=[], metavar="CSV",
-                         help="labels given so far (repeatable): their images are not suggested again, and the "
-                              "next ones cover what they leave out")
+                         help="labels given so far (repeatable): their images are not suggested again (with the "
+                              "coverage strategy, the next ones go where those labels leave images uncovered)")
     suggest.add_argument("--strategy", choices=["coverage", "representative", "uncertain"], default="coverage",
                          help="how to choose (default coverage; see skgmvae.suggest_labels)")
     suggest.add_argument("--force", action="store_true", help="replace the output files if they exist")

@@ -64,8 +64,10 @@ def test_budget_beyond_k_and_bad_arguments(fitted_gmvae, digits, strategy):
         suggest_labels(fitted_gmvae, X, 0)
     with pytest.raises(ValueError, match="strategy"):
         suggest_labels(fitted_gmvae, X, 5, strategy="greedy")
-    with pytest.raises(ValueError, match="y has 3 labels for 1797 images"):
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[1797, 3\]"):
         suggest_labels(fitted_gmvae, X, 5, y=[-1, -1, 0])
+    with pytest.raises(ValueError, match="missing"):  # NaN is no unlabeled marker here: -1 is
+        suggest_labels(fitted_gmvae, X, 5, y=np.r_[np.nan, np.full(len(X) - 1, -1.0)])
     with pytest.raises(ValueError, match="at most the number of unlabeled images, 2; got 5"):
         suggest_labels(fitted_gmvae, X, 5, y=np.r_[np.zeros(len(X) - 2), -1, -1])
 
@@ -94,29 +96,29 @@ def _blobs(n_blobs=6):
 def test_coverage_spreads_a_budget_over_as_many_clusters_as_it_can_name():
     codes, blob = _blobs()
     none_labeled = np.zeros(len(codes), dtype=bool)
-    chosen = _greedy_coverage(codes, 6, none_labeled, n_neighbors=30, bandwidth=0.1)
+    chosen = _greedy_coverage(codes, 6, none_labeled, n_neighbors=30, temperature=0.1)
     assert sorted(blob[chosen]) == list(range(6))
     # Labels in hand cover their clusters: the next picks go to the clusters no label names.
     labeled = none_labeled.copy()
     labeled[[np.flatnonzero(blob == b)[0] for b in (0, 1, 2, 3)]] = True
-    then = _greedy_coverage(codes, 2, labeled, n_neighbors=30, bandwidth=0.1)
+    then = _greedy_coverage(codes, 2, labeled, n_neighbors=30, temperature=0.1)
     assert sorted(blob[then]) == [4, 5] and not labeled[then].any()
 
 
 def test_each_coverage_pick_raises_the_objective_most():
     codes, _ = _blobs(3)
     codes = codes[:120]
-    n_neighbors, bandwidth = 10, 0.1
+    n_neighbors, temperature = 10, 0.1
     distance = np.linalg.norm(codes[:, None] - codes[None], axis=-1)
     within = np.argsort(distance, axis=1, kind="stable")[:, :n_neighbors]
     kernel = np.zeros_like(distance)
     rows = np.arange(len(codes))[:, None]
-    kernel[rows, within] = np.exp(-distance[rows, within] ** 2 / (2 * bandwidth))  # kernel[x, s]: s covers x
+    kernel[rows, within] = np.exp(-distance[rows, within] ** 2 / (2 * temperature))  # kernel[x, s]: s covers x
 
     def objective(chosen):
         return kernel[:, chosen].max(axis=1).sum() if len(chosen) else 0.0
 
-    chosen = _greedy_coverage(codes, 8, np.zeros(len(codes), dtype=bool), n_neighbors, bandwidth)
+    chosen = _greedy_coverage(codes, 8, np.zeros(len(codes), dtype=bool), n_neighbors, temperature)
     for step in range(8):
         before = list(chosen[:step])
         gains = [objective(before + [s]) - objective(before) if s not in before else -1 for s in range(len(codes))]
@@ -141,3 +143,16 @@ def test_strategies_share_the_first_round_then_follow_their_own_rule(fitted_gmva
         members = np.flatnonzero(assigned == assigned[row])
         assert (log_density[members, assigned[row]] > log_density[row, assigned[row]]).sum() == 1
     assert entropy[uncertain[n_first:]].mean() > entropy[representative[n_first:]].mean()
+
+
+def test_coverage_takes_every_unlabeled_image_and_covers_duplicates():
+    codes = normalize(np.r_[np.tile([[1.0, 0.0]], (40, 1)), np.random.RandomState(0).rand(20, 2)])
+    labeled = np.zeros(len(codes), dtype=bool)
+    labeled[45] = True
+    chosen = _greedy_coverage(codes, len(codes) - 1, labeled, n_neighbors=30, temperature=0.1)
+    assert sorted(chosen) == sorted(set(range(len(codes))) - {45})
+    # Forty copies of one code: the first pick is one of them (they cover each other), and no copy is picked
+    # again before every other image is covered.
+    assert chosen[0] < 40
+    first_copy_again = min(position for position, row in enumerate(chosen[1:], 1) if row < 40)
+    assert set(chosen[:first_copy_again]) >= set(range(40, 60)) - {45}
