@@ -8,15 +8,18 @@ not chosen. The rules:
 - ``components``: the component-led rule (``strategy='representative'``);
 - ``typiclust``: scikit-activeml's TypiClust (``k=20``, 3 seeds) on the unit-length codes, the peer to beat;
 - ``typiclust-umap``: the same clustering and typicality on the 10-d UMAP embedding of the codes;
-- ``coverage-dense-<bandwidth>``: greedy facility location with the Gaussian kernel on every pair of codes;
+- ``coverage-dense-<temperature>``: greedy facility location with the Gaussian kernel on every pair of codes;
 - ``coverage-posterior``: the same with the kernel ``<q(c|x), q(c|x')>`` that soft decoding reads;
-- ``coverage-<n_neighbors>``: the kernel kept to each code's nearest neighbours (bandwidth 0.1), the rule
-  adopted with 30 neighbours.
+- ``coverage-<n_neighbors>-<temperature>``: the kernel kept to each code's nearest neighbours, its width
+  fixed or ``'auto'`` (twice the median ``1 - cos`` to the farthest neighbour kept); the rule adopted is
+  30 neighbours, ``'auto'``.
 
 Command::
 
     python -m experiments.selection_rules --dataset digits --train-seeds 0 1 2 \\
         --out benchmarks/results/digits/development/selection-rules.csv
+    python -m experiments.selection_rules --dataset emnist --data-dir ../shared/data --train-seeds 0 \\
+        --out benchmarks/results/emnist-partial/development/selection-rules.csv
 """
 
 import argparse
@@ -71,12 +74,14 @@ def rules(gmvae, X, codes, posterior, umap_embedding):
         "typiclust-umap": (lambda n, seed: typiclust_on(umap_embedding, n, seed), [0, 1, 2]),
         "coverage-posterior": (lambda n, seed: dense_coverage(posterior @ posterior.T, n), [0]),
     }
-    for bandwidth in (0.025, 0.05, 0.1):
-        found[f"coverage-dense-{bandwidth}"] = (
-            lambda n, seed, b=bandwidth: dense_coverage(np.exp((cosine - 1) / b), n), [0])
+    for temperature in (0.05, 0.1, 0.2):
+        found[f"coverage-dense-{temperature}"] = (
+            lambda n, seed, t=temperature: dense_coverage(np.exp((cosine - 1) / t), n), [0])
     for n_neighbors in (10, 30, 100):
-        found[f"coverage-{n_neighbors}"] = (
-            lambda n, seed, m=n_neighbors: suggest_labels(gmvae, X, n, n_neighbors=m), [0])
+        for temperature in (0.1, 0.2, "auto"):
+            found[f"coverage-{n_neighbors}-{temperature}"] = (
+                lambda n, seed, m=n_neighbors, t=temperature: suggest_labels(gmvae, X, n, n_neighbors=m,
+                                                                               temperature=t), [0])
     return found
 
 

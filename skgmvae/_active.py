@@ -23,11 +23,11 @@ from ._labels import split_labels
         "y": ["array-like", None],
         "strategy": [StrOptions({"coverage", "representative", "uncertain"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "temperature": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
     },
     prefer_skip_nested_validation=True,
 )
-def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_neighbors=30, temperature=0.1):
+def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_neighbors=30, temperature="auto"):
     """Indices of the images a person should label next.
 
     ``strategy='coverage'`` (the default) chooses the images whose codes
@@ -69,10 +69,13 @@ def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_n
         ``'coverage'``: how many nearest codes (the image itself always
         among them) an image's label is taken to cover; at most
         ``n_samples`` are used.
-    temperature : float, default=0.1
+    temperature : 'auto' or float, default='auto'
         ``'coverage'``: the kernel's width, in units of ``1 - cos`` between
         codes (``exp(-d**2 / (2 * temperature))`` for the distance ``d``
-        between unit-length codes).
+        between unit-length codes). ``'auto'``: twice the median ``1 - cos``
+        between a code and its farthest kept neighbour, so that an image
+        covers its typical neighbourhood at about ``exp(-1/2)`` whatever the
+        spread of the codes.
 
     Returns
     -------
@@ -108,12 +111,11 @@ def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_n
     return _follow_components(transformer, X, n_labels, strategy, labeled)
 
 
-def _greedy_coverage(codes, n_labels, labeled, n_neighbors, temperature, need=None):
+def _greedy_coverage(codes, n_labels, labeled, n_neighbors, temperature):
     """Greedy facility location: each pick most raises the summed best kernel value of every row.
 
     The objective is monotone submodular, so the greedy order is within
-    ``1 - 1/e`` of the best set of each size. ``need`` weighs each row's
-    term (default: every row alike).
+    ``1 - 1/e`` of the best set of each size.
     """
     n_samples = len(codes)
     n_neighbors = min(n_neighbors, n_samples)
@@ -123,6 +125,8 @@ def _greedy_coverage(codes, n_labels, labeled, n_neighbors, temperature, need=No
     crowded_out = ~(neighbor == itself[:, None]).any(axis=1)
     neighbor[crowded_out, -1], distance[crowded_out, -1] = itself[crowded_out], 0.0
     rows = np.repeat(itself, n_neighbors)
+    if temperature == "auto":  # twice the median 1 - cos to the farthest neighbour kept (d**2 = 2 - 2 cos)
+        temperature = max(float(np.median(distance[:, -1] ** 2)), np.finfo(float).eps)
     covers, weight = neighbor.ravel(), np.exp(-distance.ravel() ** 2 / (2 * temperature))
     by_cover = np.argsort(covers, kind="stable")
     starts = np.searchsorted(covers[by_cover], np.arange(n_samples + 1))
@@ -139,8 +143,7 @@ def _greedy_coverage(codes, n_labels, labeled, n_neighbors, temperature, need=No
         take(index)
     chosen = []
     for _ in range(n_labels):
-        shortfall = np.maximum(weight - covered[rows], 0.0)
-        gain = np.bincount(covers, weights=shortfall if need is None else shortfall * need[rows], minlength=n_samples)
+        gain = np.bincount(covers, weights=np.maximum(weight - covered[rows], 0.0), minlength=n_samples)
         gain[taken] = -np.inf
         best = int(np.argmax(gain))
         take(best)
