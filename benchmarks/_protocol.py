@@ -127,13 +127,22 @@ VECTOR_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "
 
 
 def git_commit(checkout=ROOT):
-    """``git describe --always --dirty`` of ``checkout`` (``-dirty``: tracked files differ from it), or 'unknown'."""
+    """The commit of ``checkout``, with ``-dirty`` when tracked files other than results differ from it, or 'unknown'.
+
+    Files under ``benchmarks/results/`` do not count: a run that rewrites its own result files (a re-run of a
+    checked-in table) still ran the code of the commit.
+    """
     try:
-        done = subprocess.run(["git", "-C", str(checkout), "describe", "--always", "--dirty", "--abbrev=12"],
-                              capture_output=True, text=True, timeout=60)
+        described = subprocess.run(["git", "-C", str(checkout), "describe", "--always", "--abbrev=12"],
+                                   capture_output=True, text=True, timeout=60)
+        changed = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no", "--",
+                                  ".", ":(exclude)benchmarks/results"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return UNKNOWN
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else UNKNOWN
+    commit = described.stdout.strip()
+    if described.returncode != 0 or not commit or changed.returncode != 0:
+        return UNKNOWN
+    return commit + ("-dirty" if changed.stdout.strip() else "")
 
 
 def machine():

@@ -370,3 +370,25 @@ def test_docs_speak_of_the_software_not_of_sessions():
         found += [f"{name}: {match.group(0)}" for match in diary.finditer(path.read_text(errors="ignore"))]
         found += [f"{name} (its path)"] if diary.search(name.replace("-", " ")) else []
     assert found == []
+
+
+def test_the_recorded_commit_is_dirty_for_code_changes_not_for_rewritten_results(tmp_path):
+    import subprocess
+
+    from benchmarks._protocol import git_commit
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "benchmarks" / "results" / "table.csv").write_text("a\n1\n")
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "x", "--allow-empty")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "files")
+    assert not git_commit(tmp_path).endswith("-dirty")
+    (tmp_path / "benchmarks" / "results" / "table.csv").write_text("a\n2\n")  # a re-run of the table
+    assert not git_commit(tmp_path).endswith("-dirty")
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path).endswith("-dirty")
