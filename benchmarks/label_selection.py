@@ -19,7 +19,7 @@ the candidates, which the peers are given encoded.
 ``label-selection.csv`` holds every run; ``label-selection.md`` each method's mean over the training seeds
 (its seeds or draws averaged on each model first) and ``suggest_labels`` minus each method paired by
 training seed, with the 95% t-interval over the models. ``suggest_labels``' two parameters were chosen on the
-development split of digits; the peers run with their package defaults but for the settings named above.
+development splits of digits and letters; the peers run with their package defaults but for the settings named above.
 scikit-activeml is the ``selection`` extra; without it only
 ``suggest_labels`` and random draws run.
 
@@ -28,10 +28,12 @@ Commands::
     python -m benchmarks label_selection --dataset digits --split development --train-seeds 0 1 2
     python -m benchmarks label_selection --dataset emnist --data-dir ../shared/data --split report
     python -m benchmarks label_selection --dataset digits --rounds 3
+    python -m benchmarks label_selection --from-csv benchmarks/results/digits/label-selection.csv  # its .md again
 """
 
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.preprocessing import normalize
@@ -46,6 +48,7 @@ from benchmarks._protocol import (
     parser,
     protocol_split,
     provenance,
+    read_csv,
     results_dir,
     write_csv,
 )
@@ -178,15 +181,17 @@ def summary_table(records, measures):
             cells = []
             for method in methods:
                 means = list(per_model.get(method, {}).values())
-                cells.append(f"{np.mean(means):.1f} ({t_half_width(means):.1f})" if means else "")
+                spread = f" ({t_half_width(means):.1f})" if len(means) > 1 else ""
+                cells.append(f"{np.mean(means):.1f}{spread}" if means else "")
                 if method == OURS or OURS not in per_model:
                     continue
                 seeds = sorted(set(per_model[OURS]) & set(per_model[method]))
                 diff = paired_difference([per_model[OURS][seed] for seed in seeds],
                                          [per_model[method][seed] for seed in seeds])
                 verdict = {"a ahead": f"{OURS} ahead", "b ahead": f"{method} ahead"}.get(diff["verdict"], "tie")
-                paired_lines.append(f"| {n_labels} ({round_index}) | {method} | {diff['difference']:+.1f} ± "
-                                    f"{diff['ci']:.1f} | {verdict} | {diff['n_pairs']} |")
+                interval = f" ± {diff['ci']:.1f}" if diff["n_pairs"] > 1 else " (no interval)"
+                paired_lines.append(f"| {n_labels} ({round_index}) | {method} | {diff['difference']:+.1f}{interval} "
+                                    f"| {verdict} | {diff['n_pairs']} |")
             lines.append(f"| {n_labels} ({round_index}) | " + " | ".join(cells) + " |")
         lines += ["", f"{OURS} minus each method, {measure}, paired by training seed (95% t-interval; a single "
                       "training seed gives no interval and every difference is then a tie):", "",
@@ -199,9 +204,25 @@ def summary_table(records, measures):
     return "\n".join(lines) + "\n"
 
 
+def write_summary_from_csv(path):
+    """The ``.md`` beside ``path`` from the runs it holds, with the command that measured them."""
+    rows = read_csv(path)
+    records = [{**row, "train_seed": int(row["train_seed"]), "seed": int(row["seed"]),
+                "n_labels": int(row["n_labels"]), "round": int(row["round"]),
+                "selection_seconds": float(row["selection_seconds"]),
+                **{measure: float(row[measure]) for measure in ("soft", "route") if row.get(measure)}}
+               for row in rows]
+    measures = ["soft", "route"] if rows[0].get("route") else ["soft"]
+    command = rows[0]["command"].split()
+    dataset = command[command.index("--dataset") + 1]
+    path.with_suffix(".md").write_text(f"# Label selection, {dataset}, {rows[0]['protocol_split']} split\n\n"
+                                       f"{summary_table(records, measures)}\nCommand: `{rows[0]['command']}`\n")
+    print(f"wrote {path.with_suffix('.md')}")
+
+
 def main(argv=None):
     arguments = parser(NAME, __doc__)
-    arguments.add_argument("--dataset", choices=sorted(SETTINGS), required=True)
+    arguments.add_argument("--dataset", choices=sorted(SETTINGS), help="required unless --from-csv")
     arguments.add_argument("--data-dir", default=None)
     add_split_argument(arguments, "report")
     arguments.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2],
@@ -216,8 +237,15 @@ def main(argv=None):
     arguments.add_argument("--no-route", dest="route", action="store_false",
                            help="score soft decoding only (no route search)")
     arguments.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
+    arguments.add_argument("--from-csv", default=None, metavar="CSV",
+                           help="write the summary (.md beside it) of a CSV this benchmark wrote, and run nothing")
     model_arguments(arguments)
     args = arguments.parse_args(argv)
+    if args.from_csv:
+        write_summary_from_csv(Path(args.from_csv))
+        return 0
+    if args.dataset is None:
+        arguments.error("--dataset is required (unless --from-csv)")
 
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     part = protocol_split(data, args.split)

@@ -45,9 +45,9 @@ def soft_accuracy(Q, y_true, labeled):
     return float(right.mean()), float((labeled.sum() + right.sum()) / len(y_true))
 
 
-def one_at_a_time(gmvae, X, y_true, max_actions):
+def one_at_a_time(gmvae, X, y_true, max_actions, strategy="coverage"):
     """Labels after each action when every suggested image takes one action."""
-    order = suggest_labels(gmvae, X, min(max_actions, len(X)))
+    order = suggest_labels(gmvae, X, min(max_actions, len(X)), strategy=strategy)
     return [[int(row)] for row in order]
 
 
@@ -98,6 +98,9 @@ def main(argv=None):
     arguments.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST files")
     model_arguments(arguments)
     arguments.add_argument("--max-actions", type=int, default=500)
+    arguments.add_argument("--strategy", default="coverage",
+                           help="suggest_labels' strategy for one image at a time (the checked-in figures used "
+                                "'representative')")
     arguments.add_argument("--every", type=int, default=100, help="actions between two accuracy measurements")
     arguments.add_argument("--grid-size", type=int, default=20, help="images per grid, as `skgmvae label`")
     arguments.add_argument("--out", default=None, help="output folder (default benchmarks/results/<dataset>)")
@@ -117,7 +120,8 @@ def main(argv=None):
     Q = gmvae.predict_proba(X)
 
     results = {
-        "one image at a time": curve(one_at_a_time(gmvae, X, y_true, args.max_actions), Q, y_true, args.every),
+        "one image at a time": curve(one_at_a_time(gmvae, X, y_true, args.max_actions, args.strategy), Q,
+                                     y_true, args.every),
         "a cluster at a time": curve(cluster_at_a_time(log_density, y_true, args.max_actions, args.grid_size), Q,
                                      y_true, args.every),
     }

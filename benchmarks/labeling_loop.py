@@ -121,6 +121,9 @@ def main(argv=None):
                            help="images to write (default: the 1,797 digits, 10,000 Fashion-MNIST test images)")
     arguments.add_argument("--labels", type=int, default=30, help="suggested images to label per round (default 30)")
     arguments.add_argument("--rounds", type=int, default=1, help="rounds of suggest, label, predict (default 1)")
+    arguments.add_argument("--strategy", default=None,
+                           help="`skgmvae suggest --strategy` (default: the CLI's; the checked-in figures used "
+                                "'representative')")
     arguments.add_argument("--k", type=int, default=None, help="`skgmvae fit --k` (default: the package's)")
     arguments.add_argument("--side", type=int, default=None, help="`skgmvae fit --side` (default: the CLI's 28)")
     arguments.add_argument("--max-epochs", type=int, default=None, help="`skgmvae fit --max-epochs` (smoke runs)")
@@ -140,8 +143,10 @@ def main(argv=None):
         given, n_labels = [], 0
         for round_ in range(1, args.rounds + 1):
             suggested, labels = work / f"to_label-{round_}.csv", work / f"labels-{round_}.csv"
+            strategy = [] if args.strategy is None else ["--strategy", args.strategy]
             run(["suggest", str(work / "model.pt"), str(images), "-n", str(args.labels), "--out", str(suggested),
-                 *[part for path in given for part in ("--labels", str(path))]], steps, "suggest", work, round_)
+                 *strategy, *[part for path in given for part in ("--labels", str(path))]], steps, "suggest", work,
+                round_)
             n_labels += label_suggestions(suggested, truth, labels)
             given.append(labels)
             predictions = work / f"predictions-{round_}.csv"

@@ -60,14 +60,16 @@ def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_n
     n_labels : int
         How many images to suggest, at most the number of unlabeled ones.
     y : array-like of shape (n_samples,), default=None
-        Labels in hand, -1 for an unlabeled image. Labeled images are never
-        suggested; with ``'coverage'``, they steer the choice away from the
-        regions they already cover. None: no image is labeled yet.
+        Labels in hand, -1 for an unlabeled image; only which images are
+        labeled matters, not their labels. Labeled images are never
+        suggested; with ``'coverage'`` the next picks go where they leave
+        images uncovered, with the component-led rules to the components no
+        labeled image belongs to first. None: no image is labeled yet.
     strategy : {'coverage', 'representative', 'uncertain'}, default='coverage'
         The rule, as described above.
     n_neighbors : int, default=30
-        ``'coverage'``: how many nearest codes (the image itself always
-        among them) an image's label is taken to cover; at most
+        ``'coverage'``: an image counts as covered only by a label on one of
+        its ``n_neighbors`` nearest codes (itself always among them); at most
         ``n_samples`` are used.
     temperature : 'auto' or float, default='auto'
         ``'coverage'``: the kernel's width, in units of ``1 - cos`` between
@@ -155,13 +157,15 @@ def _follow_components(transformer, X, n_labels, strategy, labeled):
     """The component-led rules: each component's most typical unlabeled member, then by ``strategy``."""
     log_density = transformer.component_log_density(X)
     resp = transformer.predict_proba(X)
-    assigned = np.where(labeled, -1, resp.argmax(axis=1))  # a labeled image is in no component's queue
+    assigned = resp.argmax(axis=1)
+    named = np.isin(np.arange(resp.shape[1]), assigned[labeled])  # components a label already names
+    assigned = np.where(labeled, -1, assigned)  # a labeled image is in no component's queue
     mass = resp[~labeled].sum(axis=0)  # what is left to label
-    order = np.argsort(-mass, kind="stable")
+    order = np.lexsort((-mass, named))  # components no label names first, each part by mass
     queues = _members_most_representative_first(assigned, log_density, order)
 
     mass = mass[order]
-    nonempty = [position for position, queue in enumerate(queues) if queue]
+    nonempty = [position for position, queue in enumerate(queues) if queue and not named[order[position]]]
     if n_labels < len(nonempty):
         nonempty = _one_component_per_group(transformer, order, mass, nonempty, n_labels)
     chosen = [queues[position].pop(0) for position in nonempty[:n_labels]]

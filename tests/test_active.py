@@ -156,3 +156,16 @@ def test_coverage_takes_every_unlabeled_image_and_covers_duplicates():
     assert chosen[0] < 40
     first_copy_again = min(position for position, row in enumerate(chosen[1:], 1) if row < 40)
     assert set(chosen[:first_copy_again]) >= set(range(40, 60)) - {45}
+
+
+@pytest.mark.parametrize("strategy", ["representative", "uncertain"])
+def test_component_rules_name_the_components_no_label_names_first(fitted_gmvae, digits, strategy):
+    X, y = digits
+    assigned = fitted_gmvae.predict(X)
+    n_first = len(np.unique(assigned)) // 2
+    first = suggest_labels(fitted_gmvae, X, n_first, strategy=strategy)
+    y_in_hand = np.full(len(X), -1)
+    y_in_hand[first] = y[first]
+    unnamed = set(np.unique(assigned)) - set(assigned[first])
+    second = suggest_labels(fitted_gmvae, X, len(unnamed), y=y_in_hand, strategy=strategy)
+    assert set(assigned[second]) == unnamed
