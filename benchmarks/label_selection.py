@@ -100,22 +100,28 @@ def choose(method, seed, *, gmvae, X, codes, y_in_hand, n_labels, make_peer=None
 
 
 def scores(chosen, y, features, held_out, *, route, seed):
-    """Soft decoding of q(c|x) and the cross-validated route, fitted on the rows ``chosen``."""
-    y_semi = np.full(len(y), -1, dtype=np.int64)
-    y_semi[chosen] = y[chosen]
+    """Soft decoding of q(c|x) and the cross-validated route, fitted on the rows ``chosen``.
+
+    ``features`` and ``held_out`` (or None) hold ``'posterior'`` and, when ``route``, the route search's
+    ``'matrix'`` and ``'blocks'`` (:func:`route_matrix`); ``held_out`` also ``'y'``.
+    """
     if held_out is None:
         rest = np.setdiff1d(np.arange(len(y)), chosen)
-        test_features, y_test = {name: value[rest] for name, value in features.items()}, y[rest]
+        test, y_test = {"posterior": features["posterior"][rest]}, y[rest]
+        if route:
+            test["matrix"] = features["matrix"][rest]
     else:
-        test_features, y_test = held_out
+        test, y_test = held_out, held_out["y"]
     soft = ClusterLabelDecoder().fit(features["posterior"][chosen], y[chosen])
-    result = {"soft": float(np.mean(soft.predict(test_features["posterior"]) == y_test))}
+    result = {"soft": float(np.mean(soft.predict(test["posterior"]) == y_test))}
     if route:
-        matrix, blocks = route_matrix(features)
+        y_semi = np.full(len(y), -1, dtype=np.int64)
+        y_semi[chosen] = y[chosen]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the fallback with too few labels, recorded below
-            search = RouteSearchCV("precomputed", feature_blocks=blocks, random_state=seed).fit(matrix, y_semi)
-        result["route"] = float(np.mean(search.predict(route_matrix(test_features)[0]) == y_test))
+            search = RouteSearchCV("precomputed", feature_blocks=features["blocks"], random_state=seed)
+            search.fit(features["matrix"], y_semi)
+        result["route"] = float(np.mean(search.predict(test["matrix"]) == y_test))
         result["chosen_route"] = search.best_route_
     return result
 
@@ -123,11 +129,15 @@ def scores(chosen, y, features, held_out, *, route, seed):
 def run_model(args, gmvae, X, y, held_out_rows, train_seed, n_classes):
     """Every method's records on one model."""
     features_of = gmvae_feature_maker(gmvae, X)
-    features = features_of(X)
+    encoded = features_of(X)
+    # The route search's matrix is built once per model; each choice's rest is a slice of it.
+    features = {"posterior": encoded["posterior"], **dict(zip(("matrix", "blocks"), route_matrix(encoded)))}
     held_out = None
     if held_out_rows is not None:
-        held_out = (features_of(held_out_rows[0]), held_out_rows[1])
-    codes = normalize(features["latent"])
+        encoded_held_out = features_of(held_out_rows[0])
+        held_out = {"posterior": encoded_held_out["posterior"], "matrix": route_matrix(encoded_held_out)[0],
+                    "y": held_out_rows[1]}
+    codes = normalize(encoded["latent"])
     made = peers(n_classes)
     methods = [(OURS, [0]), ("random", list(range(args.random_draws)))]
     methods += [(name, list(range(args.peer_seeds))) for name in made]
@@ -265,10 +275,8 @@ def main(argv=None):
                            f"{args.peer_seeds - 1}; random draws 0-{args.random_draws - 1}")
     scored = "held_out" if held_out_rows is not None else "rest"
     write_csv(out / f"{stem}.csv", [{"protocol_split": args.split, "split": scored, **row} for row in records], run)
-    measures = ["soft", "route"] if args.route else ["soft"]
-    (out / f"{stem}.md").write_text(f"# Label selection, {args.dataset}, {args.split} split\n\n"
-                                    f"{summary_table(records, measures)}\nCommand: `{run['command']}`\n")
-    print(f"wrote {out / (stem + '.csv')} and {out / (stem + '.md')}")
+    print(f"wrote {out / (stem + '.csv')}")
+    write_summary_from_csv(out / f"{stem}.csv")
     return 0
 
 
