@@ -8,6 +8,7 @@ clusters the GMVAE's latent codes again in a UMAP embedding.
 """
 
 from ._active import suggest_labels
+from ._audit import audit_accuracy, draw_audit_rows
 from ._decoder import ClusterLabelDecoder
 from ._labeled import LabeledOnlyClassifier, labeled_accuracy_score, labeled_accuracy_scorer
 from ._manifold import UMAPMixture
@@ -30,7 +31,9 @@ __all__ = [
     "TrainingInterrupted",
     "UMAPMixture",
     "__version__",
+    "audit_accuracy",
     "builtin_routes",
+    "draw_audit_rows",
     "labeled_accuracy_score",
     "labeled_accuracy_scorer",
     "read_model_metadata",

@@ -105,6 +105,7 @@ let items = [];
 let byPath = new Map();
 let current = 0;
 let cluster = null;
+const auditPaths = new Set(config.auditPaths || []);
 
 function report(text, failed) {
   $("status").textContent = text;
@@ -266,6 +267,7 @@ function serverStore() {
       const state = await response.json().catch(() => ({}));
       if (!response.ok) { throw new Error(state.error || response.statusText); }
       storageKey = state.storageKey;
+      for (const path of state.auditPaths || []) { auditPaths.add(path); }
       report(`labels are written to ${state.csv} as you go`);
       return {items: state.items.map((item) => makeItem(item.path, imageUrl(item.path), item.label)),
               kept: [...readStored(storageKey)].map(([path, label]) => ({path: path, label: String(label)})),
@@ -305,7 +307,9 @@ function renderProblem() {
   $("problem").textContent = item.problem ? `not saved: ${item.problem}` : "";
   const refused = refusedCount();
   $("position").textContent = `image ${current + 1} of ${items.length}, ${labeledCount()} labeled` +
-    (refused ? `, ${refused} not saved` : "");
+    (refused ? `, ${refused} not saved` : "") +
+    (auditPaths.has(item.path) ? "; a random check image: its label measures the accuracy, so label it even if " +
+     "it is hard" : "");
 }
 function render() {
   if (!items.length) { $("position").textContent = "no images to label"; return; }
@@ -329,8 +333,10 @@ function firstBlank() {
 function quote(text) { return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text; }
 function save() {
   commit();
-  const rows = items.map((item, i) => `${i + 1},${quote(item.path)},${quote(item.label)}`);
-  const lines = ["order,path,label"].concat(rows);
+  const audit = auditPaths.size > 0;
+  const rows = items.map((item, i) => `${i + 1},${quote(item.path)},${quote(item.label)}` +
+    (audit ? (auditPaths.has(item.path) ? ",1" : ",") : ""));
+  const lines = [audit ? "order,path,label,audit" : "order,path,label"].concat(rows);
   const link = document.createElement("a");
   link.href = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], {type: "text/csv"}));
   link.download = config.saveName;

@@ -121,6 +121,7 @@ class LabelSession:
             merged = read_label_files([self.csv_path], self.paths)  # the same checks as predict, before anything
             columns, entries = read_table(self.csv_path)
             self.numbered = "order" in columns
+            self.audit = {path for path, in_audit in zip(self.paths, merged.audit) if in_audit}
             self.rows, self.views = [], {}
             for row, _ in entries:
                 path = row["path"].strip()
@@ -132,6 +133,7 @@ class LabelSession:
             self._on_disk = _signature(self.csv_path)
         else:
             self.numbered = False
+            self.audit = set()
             self.rows = list(self.paths)
             self.labels = {path: "" for path in self.paths}
             self.views = {path: "" for path in self.paths}
@@ -142,7 +144,8 @@ class LabelSession:
         """The rows with their labels, for the page."""
         with self.lock:
             return {"items": [{"path": path, "label": self.labels[path]} for path in self.rows],
-                    "clusters": self.order is not None, "csv": self.csv_path.name, "storageKey": self.storage_key}
+                    "clusters": self.order is not None, "csv": self.csv_path.name, "storageKey": self.storage_key,
+                    "auditPaths": sorted(self.audit)}
 
     def n_labeled(self):
         return sum(bool(label) for label in self.labels.values())
@@ -204,7 +207,7 @@ class LabelSession:
                                    "program or a second `skgmvae label` on it?); writing would lose that change. "
                                    "Stop this server and start `skgmvae label` again to go on from the file.")
         text = labels_csv(rows, [labels[path] for path in rows], order=self.numbered,
-                          views=[views[path] for path in rows])
+                          views=[views[path] for path in rows], audit=[path in self.audit for path in rows])
         write_atomic(self.csv_path, text, force=True)
         self._on_disk = _signature(self.csv_path)
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ClusterLabelDecoder, GMVAETransformer, suggest_labels
+from . import ClusterLabelDecoder, GMVAETransformer, audit_accuracy, draw_audit_rows, suggest_labels
 from ._io import fresh_name, settle_outputs, write_outputs
 from ._persistence import read_metadata
 from ._validation import labeled_mask
@@ -107,6 +107,10 @@ def build_parser():
                               "coverage strategy, the next ones go where those labels leave images uncovered)")
     suggest.add_argument("--strategy", choices=["coverage", "representative", "uncertain"], default="coverage",
                          help="how to choose (default coverage; see skgmvae.suggest_labels)")
+    suggest.add_argument("--audit", type=int, default=None, metavar="N",
+                         help="how many of the -n images to draw at random instead, as an audit sample that predict "
+                              "measures the accuracy on (default: one in ten, none below 5 images; 0: none)")
+    suggest.add_argument("--seed", type=int, default=0, help="seed of the audit draw (default 0)")
     suggest.add_argument("--force", action="store_true", help="replace the output files if they exist")
 
     label = commands.add_parser("label", help=COMMAND_HELP["label"],
@@ -252,19 +256,43 @@ def run_suggest(args):
         if labeled.all():
             raise ValueError("every image is labeled already: nothing left to suggest.")
     n_unlabeled = len(data.paths) if y is None else int((~labeled).sum())
-    chosen = suggest_labels(gmvae, data.X, min(args.n, n_unlabeled), y=y, strategy=args.strategy)
-    paths = [data.paths[index] for index in chosen]
+    n = min(args.n, n_unlabeled)
+    n_audit = default_audit_size(n) if args.audit is None else args.audit
+    if not 0 <= n_audit <= n:
+        raise ValueError(f"--audit must be between 0 and the number of images suggested, {n}; got {n_audit}.")
+    chosen = suggest_labels(gmvae, data.X, n - n_audit, y=y, strategy=args.strategy) if n > n_audit else []
+    in_hand = np.full(len(data.paths), -1) if y is None else y
+    rows, audit = interleave_audit(chosen, draw_audit_rows(in_hand, n_audit, exclude=chosen, random_state=args.seed))
+    paths = [data.paths[index] for index in rows]
     side = int(metadata.get("side", 28))
-    images = np.asarray(data.X[chosen], dtype=np.float64)
+    images = np.asarray(data.X[rows], dtype=np.float64)
     # The page names its CSV (the name Save gives the labels): both are rendered for the names they get.
     out, page = write_outputs(
         lambda attempt: (fresh_name(out, attempt), fresh_name(out, attempt).with_suffix(".html")),
-        lambda targets: (suggestions_csv(paths), labeling_page(paths, images, side, csv_name=targets[0].name)),
+        lambda targets: (suggestions_csv(paths, audit),
+                         labeling_page(paths, images, side, csv_name=targets[0].name, audit=audit)),
         force=args.force)
     _say_if_moved((Path(args.out), Path(args.out).with_suffix(".html")), (out, page))
     print(f"wrote {out} ({len(paths)} images to label, most useful first) and {page}")
+    if n_audit:
+        print(f"{n_audit} of them are drawn at random, marked 1 in the audit column: predict measures the accuracy "
+              "on them, so label them too, even the hard ones")
     print(f"to label them: skgmvae label {args.images} --labels {out} --model {args.model}  (saved as you go), or "
           f"open {page} in a browser (kept in the browser; Save downloads {saved_labels_name(out.name)})")
+
+
+def default_audit_size(n):
+    """The audit sample of a round of ``n`` suggestions: one in ten, none below 5."""
+    return 0 if n < 5 else max(1, round(n / 10))
+
+
+def interleave_audit(chosen, audit_rows):
+    """The rows in labeling order, the audit rows spread evenly among the chosen ones, and which are audit."""
+    rows = list(chosen)
+    for position, row in enumerate(audit_rows):
+        rows.insert(int((position + 0.5) * (len(chosen) + len(audit_rows)) / len(audit_rows)), row)
+    audit_set = set(np.asarray(audit_rows).tolist())
+    return np.asarray(rows, dtype=int), [row in audit_set for row in rows]
 
 
 def _redirect_file(folder, url):
@@ -356,6 +384,23 @@ def _search_routes(gmvae, X, y):
     return search, lines
 
 
+def _audit_report(search, X, y, audit):
+    """The audit estimate of the chosen route's accuracy on the unlabeled images, as a line to print."""
+    features = search.best_estimator_[:-1].transform(X)
+    try:
+        estimate = audit_accuracy(search.best_estimator_[-1], features, y, audit, confidence=0.9)
+    except ValueError as error:
+        return f"no audit estimate: {error}"
+    skipped = (f"; {estimate.n_skipped} audit images are not labeled, and the interval runs from all of them wrong "
+               "to all of them right" if estimate.n_skipped else "")
+    if not estimate.n_audit:
+        return f"no audit estimate: none of the {estimate.n_skipped} audit images is labeled yet"
+    return (f"accuracy on the {estimate.n_unlabeled} unlabeled images, estimated on the {estimate.n_audit} labeled "
+            f"audit images (drawn at random; each predicted by the route refitted without it; "
+            f"{estimate.method}): {100 * estimate.accuracy:.1f}%, 90% interval {100 * estimate.low:.1f}-"
+            f"{100 * estimate.high:.1f}%{skipped}")
+
+
 def run_predict(args):
     out = Path(args.out)
     if args.ignore_case:
@@ -399,7 +444,9 @@ def run_predict(args):
     if search.fallback_reason_ is None and merged.chosen[labeled].any():
         print(f"note: {int(merged.chosen[labeled].sum())} of the labeled images were picked by the model (by "
               "suggest, or in the cluster view): the most typical images of their clusters, easier than the rest, "
-              "so this estimate is optimistic.")
+              "so this estimate is optimistic" + (": the audit estimate below is not." if merged.audit.any() else "."))
+    if merged.audit.any():
+        print(_audit_report(search, data.X, y, merged.audit))
     print(f"wrote {out}: a label for each of the {n_images} images, the three likeliest with their scores, and "
           f"{len(flagged)} of the least certain flagged in the label_next column")
 

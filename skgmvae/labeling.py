@@ -49,6 +49,8 @@ from ._label_page import PAGE as _PAGE
 from ._validation import UNLABELED
 
 LABELS_COLUMNS = ("path", "label")
+#: What the ``audit`` column may hold, and what it means.
+AUDIT_VALUES = {"": False, "0": False, "1": True}
 #: Trimmed from both ends of a label: the characters with Unicode's White_Space property.
 TRIMMED = ("\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
            + "\u2028\u2029\u202f\u205f\u3000")
@@ -165,20 +167,23 @@ class LabelSpellings:
                 del self._count[key], self._spelling[key]
 
 
-def suggestions_csv(paths):
+def suggestions_csv(paths, audit=None):
     """A labels CSV to fill: ``order``, ``path`` and an empty ``label`` per image, in labeling order.
 
     Parameters
     ----------
     paths : list of str
         The images to label, first to label first.
+    audit : list of bool, optional
+        One per path: True for an image of the audit sample (an ``audit``
+        column, ``1`` on those rows).
 
     Returns
     -------
     str
         The CSV text, header included.
     """
-    return labels_csv(paths, [""] * len(paths), order=True)
+    return labels_csv(paths, [""] * len(paths), order=True, audit=audit)
 
 
 def read_labels(csv_path, paths):
@@ -229,7 +234,9 @@ def read_label_files(csv_paths, paths):
         where the label was given to an image the model picked (a file written
         by ``skgmvae suggest``, which has an ``order`` column, or a row labeled
         in the cluster view, ``view`` = ``cluster``), the most typical images
-        of their clusters.
+        of their clusters; ``audit``: ndarray of bool, shape (len(paths),),
+        True for the images of an audit sample (``audit`` = ``1``: drawn at
+        random, labeled or not), which are never ``chosen``.
 
     Raises
     ------
@@ -241,6 +248,7 @@ def read_label_files(csv_paths, paths):
     position = {path: index for index, path in enumerate(paths)}
     labels = np.full(len(paths), UNLABELED, dtype=object)
     chosen = np.zeros(len(paths), dtype=bool)
+    audit = np.zeros(len(paths), dtype=bool)
     where, first_spelling, clashes = {}, {}, []
     for csv_path in csv_paths:
         columns, entries = read_table(csv_path)
@@ -250,6 +258,8 @@ def read_label_files(csv_paths, paths):
                              f"{unknown[:5]}; paths are relative to the image folder, as `skgmvae suggest` "
                              "writes them.")
         for row, line in entries:
+            in_audit = _read_audit(row.get("audit", ""), csv_path, line)
+            audit[position[row["path"].strip()]] |= in_audit
             label = _read_label(row["label"], csv_path, line)
             if not label:
                 continue
@@ -267,10 +277,10 @@ def read_label_files(csv_paths, paths):
                                  f"but {label!r} in {csv_path} (line {line}); correct one of the two files.")
             labels[index] = label
             where.setdefault(index, (csv_path, line))
-            chosen[index] |= "order" in columns or row.get("view", "").strip() == "cluster"
+            chosen[index] |= not in_audit and ("order" in columns or row.get("view", "").strip() == "cluster")
     if clashes:
         raise ValueError(_clash_message(clashes, csv_paths))
-    return Bunch(labels=labels, chosen=chosen)
+    return Bunch(labels=labels, chosen=chosen & ~audit, audit=audit)
 
 
 def fix_label_files(csv_paths, *, write=True):
@@ -340,6 +350,15 @@ def fix_label_files(csv_paths, *, write=True):
     return changes
 
 
+def _read_audit(raw, csv_path, line):
+    """Whether an ``audit`` cell marks its row as one of the audit sample."""
+    value = raw.strip().lower()
+    if value not in AUDIT_VALUES:
+        raise ValueError(f"{csv_path}, line {line}: the audit column holds {raw!r}; it is 1 for an image of the audit "
+                         "sample and empty (or 0) otherwise.")
+    return AUDIT_VALUES[value]
+
+
 def _read_label(raw, csv_path, line):
     try:
         return clean_label(raw)
@@ -384,8 +403,8 @@ def read_table(csv_path):
     return columns, entries
 
 
-def labels_csv(paths, labels, *, order=False, views=None):
-    """A labels CSV: ``path`` and ``label`` per image, with ``order`` and ``view`` when given.
+def labels_csv(paths, labels, *, order=False, views=None, audit=None):
+    """A labels CSV: ``path`` and ``label`` per image, with ``order``, ``view`` and ``audit`` when given.
 
     Parameters
     ----------
@@ -398,16 +417,22 @@ def labels_csv(paths, labels, *, order=False, views=None):
     views : list of str, optional
         One per path: the view the label was given in (``image`` or
         ``cluster``), "" where none.
+    audit : list of bool, optional
+        One per path: True for an image of the audit sample. The ``audit``
+        column is written only when one is True.
 
     Returns
     -------
     str
     """
+    audit = audit if audit is not None and any(audit) else None
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow((["order"] if order else []) + list(LABELS_COLUMNS) + (["view"] if views is not None else []))
+    writer.writerow((["order"] if order else []) + list(LABELS_COLUMNS) + (["view"] if views is not None else [])
+                    + (["audit"] if audit is not None else []))
     for index, (path, label) in enumerate(zip(paths, labels)):
-        writer.writerow(([index + 1] if order else []) + [path, label] + ([views[index]] if views is not None else []))
+        writer.writerow(([index + 1] if order else []) + [path, label] + ([views[index]] if views is not None else [])
+                        + (["1" if audit[index] else ""] if audit is not None else []))
     return buffer.getvalue()
 
 
@@ -528,7 +553,7 @@ def saved_labels_name(csv_name):
     return f"{Path(csv_name).stem}-labels.csv"
 
 
-def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label these images"):
+def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label these images", audit=None):
     """A self-contained HTML page that shows each image large with a text box and saves the filled CSV.
 
     Enter moves to the next image, Shift+Enter to the previous. Every label
@@ -538,7 +563,7 @@ def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label th
     browser's ``localStorage`` (under the CSV name and a hash of the image
     list) and restored when the page is opened again; "Open labels" reads a
     labels CSV to go on from it. "Save" downloads the kept labels (columns
-    order, path, label) as ``<csv stem>-labels.csv``, a file that
+    order, path, label, and audit where there is an audit sample) as ``<csv stem>-labels.csv``, a file that
     ``skgmvae predict --labels`` and ``skgmvae label --labels`` read.
     Images are embedded, so the page works offline and can be moved. Paths
     are data: they reach the page as escaped JSON and are shown as text.
@@ -552,6 +577,9 @@ def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label th
     side : int
     csv_name : str, default='labels.csv'
     title : str
+    audit : list of bool, optional
+        One per path: True for an image of the audit sample, which the page
+        marks as a random check and saves with ``audit`` = 1.
 
     Returns
     -------
@@ -563,6 +591,7 @@ def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label th
         "saveName": saved_labels_name(csv_name),
         "storageKey": f"skgmvae-labels:{csv_name}:{digest}",
         "items": [{"path": path, "src": _png_data_uri(image, side)} for path, image in zip(paths, images)],
+        "auditPaths": [path for path, in_audit in zip(paths, audit or [False] * len(paths)) if in_audit],
     }
     return page_html(config, title=title)
 
