@@ -119,11 +119,11 @@ def summary_table(rows):
         width = np.mean([row["high"] - row["low"] for row in at])
         skipping = np.array([row["skipping_estimate"] for row in at])
         skipping_holds = np.mean([row["skipping_low"] <= row["truth"] <= row["skipping_high"] for row in at])
-        known = ~np.isnan(estimate)
+        error = (estimate - truth)[~np.isnan(estimate)]
         lines.append(
             f"| {key[0]} ({key[1]}) | {key[2]} | {100 * truth.mean():.1f} | "
             f"{100 * np.mean([row['route_without_audit'] for row in at]):.1f} | "
-            f"{100 * np.mean(estimate[known] - truth[known]):+.1f} | {100 * np.mean(np.abs(estimate[known] - truth[known])):.1f} | "
+            f"{100 * np.mean(error):+.1f} | {100 * np.mean(np.abs(error)):.1f} | "
             f"{100 * holds:.0f}% | {100 * width:.1f} | "
             f"{100 * np.nanmean(skipping - truth):+.1f} | {100 * skipping_holds:.0f}% |")
     return "\n".join(lines) + "\n"

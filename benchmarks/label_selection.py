@@ -9,7 +9,8 @@ default grid starts at 0.2, where balls of unit-length codes already hold severa
 shipped. Seeded peers run 3 seeds, random draws 5, ``suggest_labels`` once (it is deterministic).
 
 Budgets are 1, 2, 4 and 8 labels per class and 300, chosen in one batch; ``--rounds R`` instead chooses
-``R`` batches of one label per class, each method given the labels of the earlier rounds. Each choice is scored
+``R`` batches of one label per class, each method given the labels of the earlier rounds, with uncertainty sampling
+(:data:`UNCERTAINTY`) as one more peer. Each choice is scored
 by soft decoding of q(c|x) and by the route ``skgmvae predict`` gives (``RouteSearchCV`` on the precomputed
 q(c|x), codes and UMAP-mixture posterior, as ``label_efficiency`` scores its cross-validated route), on the
 candidates not chosen (digits, EMNIST: each choice leaves its own rest) or on the held-out images
@@ -28,6 +29,8 @@ Commands::
     python -m benchmarks label_selection --dataset digits --split development --train-seeds 0 1 2
     python -m benchmarks label_selection --dataset emnist --data-dir ../shared/data --split report
     python -m benchmarks label_selection --dataset digits --rounds 3
+    python -m benchmarks label_selection --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist \
+        --max-candidates 10000 --train-seeds 0
     python -m benchmarks label_selection --from-csv benchmarks/results/digits/label-selection.csv  # its .md again
 """
 
@@ -60,6 +63,9 @@ from skgmvae.evaluation import draw_labeled_rows
 
 NAME = "label_selection"
 OURS = "suggest_labels"
+#: In rounds: a random first round, then the unlabeled images of smallest margin between the two likeliest
+#: classes of the route search fitted on the labels in hand (scikit-activeml's ``uncertainty_scores``).
+UNCERTAINTY = "uncertainty sampling"
 #: ProbCover's radii for unit-length codes (distances in [0, 2]); its purity rule picks the largest that keeps
 #: 95% of the balls inside one k-means cluster.
 PROBCOVER_RADII = np.round(np.arange(0.02, 1.01, 0.02), 2)
@@ -86,13 +92,19 @@ def peers(n_classes):
     }
 
 
-def choose(method, seed, *, gmvae, X, codes, y_in_hand, n_labels, make_peer=None):
+def choose(method, seed, *, gmvae, X, codes, y_in_hand, n_labels, make_peer=None, features=None):
     """Rows ``method`` suggests given the labels in hand (``y_in_hand`` -1 where unlabeled)."""
     unlabeled = np.flatnonzero(y_in_hand == -1)
     if method == OURS:
         return suggest_labels(gmvae, X, n_labels, y=y_in_hand)
-    if method == "random":
+    if method == "random" or (method == UNCERTAINTY and (y_in_hand != -1).sum() == 0):
         return unlabeled[draw_labeled_rows(len(unlabeled), n_labels, seed)]
+    if method == UNCERTAINTY:
+        from skactiveml.pool import uncertainty_scores
+
+        search = fitted_search(features, y_in_hand, seed)
+        margin = uncertainty_scores(search.predict_proba(features["matrix"][unlabeled]), method="margin_sampling")
+        return unlabeled[np.argsort(-margin, kind="stable")[:n_labels]]
     y_peer = np.where(y_in_hand == -1, np.nan, y_in_hand).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ProbCover's note when no radius reaches its purity target
@@ -117,13 +129,18 @@ def scores(chosen, y, features, held_out, *, route, seed):
     if route:
         y_semi = np.full(len(y), -1, dtype=np.int64)
         y_semi[chosen] = y[chosen]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the fallback with too few labels, recorded below
-            search = RouteSearchCV("precomputed", feature_blocks=features["blocks"], random_state=seed)
-            search.fit(features["matrix"], y_semi)
+        search = fitted_search(features, y_semi, seed)
         result["route"] = float(np.mean(search.predict(test["matrix"]) == y_test))
         result["chosen_route"] = search.best_route_
     return result
+
+
+def fitted_search(features, y_semi, seed):
+    """The route search ``skgmvae predict`` runs, on the precomputed features, fitted on the labels of ``y_semi``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the fallback with too few labels, recorded in chosen_route
+        return RouteSearchCV("precomputed", feature_blocks=features["blocks"], random_state=seed).fit(
+            features["matrix"], y_semi)
 
 
 def run_model(args, gmvae, X, y, held_out_rows, train_seed, n_classes):
@@ -141,6 +158,8 @@ def run_model(args, gmvae, X, y, held_out_rows, train_seed, n_classes):
     made = peers(n_classes)
     methods = [(OURS, [0]), ("random", list(range(args.random_draws)))]
     methods += [(name, list(range(args.peer_seeds))) for name in made]
+    if args.rounds and args.route and made:
+        methods.append((UNCERTAINTY, list(range(args.peer_seeds))))
     batches = ([[n_classes * per_class] for per_class in args.per_class] + [[n] for n in args.extra_budgets]
                if not args.rounds else [[n_classes] * args.rounds])
     records = []
@@ -151,7 +170,7 @@ def run_model(args, gmvae, X, y, held_out_rows, train_seed, n_classes):
                 for round_index, n_labels in enumerate(batch):
                     start = time.perf_counter()
                     chosen = choose(method, seed, gmvae=gmvae, X=X, codes=codes, y_in_hand=y_in_hand,
-                                    n_labels=n_labels, make_peer=made.get(method))
+                                    n_labels=n_labels, make_peer=made.get(method), features=features)
                     seconds = time.perf_counter() - start
                     if len(np.unique(chosen)) != n_labels or (y_in_hand[chosen] != -1).any():
                         raise AssertionError(f"{method} suggested a row twice or a labeled row")
@@ -242,6 +261,9 @@ def main(argv=None):
     arguments.add_argument("--extra-budgets", type=int, nargs="*", default=[300], help="budgets in labels (300)")
     arguments.add_argument("--rounds", type=int, default=0,
                            help="choose this many rounds of one label per class instead of one batch per budget")
+    arguments.add_argument("--max-candidates", type=int, default=None,
+                           help="choose among a seeded random subsample of this many label candidates (every method "
+                                "the same; ProbCover and MaxHerding hold an n x n kernel)")
     arguments.add_argument("--peer-seeds", type=int, default=PEER_SEEDS)
     arguments.add_argument("--random-draws", type=int, default=RANDOM_DRAWS)
     arguments.add_argument("--no-route", dest="route", action="store_false",
@@ -259,7 +281,11 @@ def main(argv=None):
 
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     part = protocol_split(data, args.split)
-    X, y = data["X_pool"][part.candidates], np.asarray(data["y_pool"][part.candidates])
+    candidates = part.candidates
+    if args.max_candidates and len(candidates) > args.max_candidates:
+        # The same seeded subsample for every method: the peers' n x n kernels must fit in memory.
+        candidates = np.sort(np.random.RandomState(0).choice(candidates, args.max_candidates, replace=False))
+    X, y = data["X_pool"][candidates], np.asarray(data["y_pool"][candidates])
     held_out_rows = None if part.X_test is None else (part.X_test, np.asarray(part.y_test))
     n_classes = len(np.unique(y))
     records = []
