@@ -22,7 +22,6 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from ._fitting import (
     AUTO_AUGMENT_MIN_SIDE,
@@ -40,12 +39,12 @@ from ._io import read_rows
 from ._persistence import FORMAT, VERSION, read_payload, write_payload
 from ._runtime import adam, resolve_device, resolve_precision, torch_threads
 from ._validation import validate_images
+from .callbacks import ComponentRevival, CosineSchedule, ProgressBar, StopTraining, ThreadBudget
 from .exceptions import TrainingInterrupted
 from .nn.augment import RandomAffine
 from .nn.inference import batched_apply, component_usage, to_float_tensor
 from .nn.losses import autoencoder_loss, elbo_terms, gmvae_loss
 from .nn.modules import NetworkSpec, conv_image_side
-from .nn.revival import revive_components
 from .nn.training import run_epoch
 
 # Images on which component usage is measured after each epoch.
@@ -184,7 +183,19 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         must keep its shape: a change of ``k``, ``latent_dim``,
         ``hidden_sizes`` or ``architecture`` raises a ValueError (set
         ``warm_start=False`` to start afresh), as does data with another
-        number of features.
+        number of features. Training goes on with ``optimizer_`` (Adam's
+        moments carry over); with the cosine schedule each call decays from
+        the rate the last one ended at (``learning_rate_``) to 0, so the rate
+        never climbs back to ``learning_rate``: to train longer at a useful
+        rate, fit once with more ``max_epochs`` or continue with
+        ``learning_rate_schedule='constant'``.
+    callbacks : list of Callback or None, default=None
+        Objects with the methods of :class:`skgmvae.callbacks.Callback`,
+        called around every stage, step and epoch of training, after the
+        built-in ones: what they add to an epoch's record is kept in the
+        history, and raising :class:`skgmvae.callbacks.StopTraining` ends the
+        stage (the hooks of an early-stopping rule or a checkpoint). They are
+        not stored by :meth:`save`.
 
     Attributes
     ----------
@@ -230,6 +241,11 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         resolved).
     architecture_ : {'mlp', 'conv'}
         The encoder and decoder used (``architecture`` with 'auto' resolved).
+    optimizer_ : torch.optim.Adam
+        The optimizer of GMVAE training, with its moments; a warm start goes
+        on with it. Saved and pickled with the model.
+    learning_rate_ : float
+        The learning rate at the end of the last fit.
     interrupted_ : bool
         Whether the last fit was stopped by KeyboardInterrupt (Ctrl-C). The
         weights are then those of the last completed epoch (an interrupt
@@ -243,8 +259,10 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
     the order of the algorithm: ``_initialize_module`` (build the network
     from ``spec_``), ``_pretrain`` (autoencoder), ``_initialize_prior``
     (mixture fitted on the codes), ``_train`` (GMVAE epochs, each one
-    ``_train_epoch`` then ``_on_epoch_end``: component revival and the thread
-    budget).
+    ``_train_epoch``, whose mini-batches each go through the public
+    :meth:`train_step`, then the callbacks: component revival, the thread
+    budget, the schedule, the user's, the progress bar;
+    :mod:`skgmvae.callbacks`).
 
     Input: floats in [0, 1], or ``uint8`` images read as ``value / 255``. A
     memmap (or an array over 2 GiB) is validated and read chunk by chunk.
@@ -283,6 +301,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "callbacks": [list, None],
     }
 
     def __init__(
@@ -309,6 +328,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         random_state=None,
         verbose=False,
         warm_start=False,
+        callbacks=None,
     ):
         self.k = k
         self.latent_dim = latent_dim
@@ -331,6 +351,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ checks
     def _validate_X(self, X, reset):
@@ -380,7 +401,8 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         The steps run in this order, each a method a subclass can override:
         :meth:`_initialize_module`, :meth:`_pretrain`,
         :meth:`_initialize_prior`, then :meth:`_train`, which runs
-        :meth:`_train_epoch` and :meth:`_on_epoch_end` once per epoch. With
+        :meth:`_train_epoch` (a :meth:`train_step` per mini-batch) and the
+        callbacks once per epoch. With
         ``warm_start`` and a fitted model, only :meth:`_train` runs.
 
         Parameters
@@ -438,6 +460,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
                 # The steps read the record and the module under training; the rest is set once, at the end.
                 self.spec_, self.module_ = spec, self._initialize_module(spec, device)
                 self.pretrain_history_, self.history_ = [], []
+                self.optimizer_ = None
             try:
                 if not continuing:
                     stage = "pretraining"
@@ -459,7 +482,8 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
             spec_=spec, module_=self.module_, device_=device, n_features_in_=spec.n_features,
             history_=self.history_, pretrain_history_=self.pretrain_history_, component_usage_=usage,
             augment_=augment, interrupted_=interrupt is not None, n_threads_=threads.threads,
-            precision_=precision,
+            precision_=precision, optimizer_=self.optimizer_,
+            learning_rate_=getattr(self, "learning_rate_", self.learning_rate),
         )
         warn_if_collapsed(self.component_usage_, self.n_components_used_)
         if interrupt is not None:
@@ -475,18 +499,23 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         if "module_" in state:
             state["module_state"] = copy.deepcopy(self.module_.state_dict())
             state["history_"], state["pretrain_history_"] = list(self.history_), list(self.pretrain_history_)
+        if state.get("optimizer_") is not None:
+            state["optimizer_state"] = copy.deepcopy(self.optimizer_.state_dict())
         return state
 
     def _restore(self, state):
         """Put back what :meth:`_snapshot` took."""
         state = dict(state)
         module_state = state.pop("module_state", None)
+        optimizer_state = state.pop("optimizer_state", None)
         for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("_")]:
             delattr(self, name)
         for name, value in state.items():
             setattr(self, name, value)
         if module_state is not None:
             self.module_.load_state_dict(module_state)
+        if optimizer_state is not None:
+            self.optimizer_.load_state_dict(optimizer_state)
 
     def _initialize_module(self, spec, device):
         """A new module of the shape ``spec`` records, on ``device``."""
@@ -509,8 +538,8 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
             with self._autocast(precision):
                 return autoencoder_loss(module, x, gen, augmenter, self.contrastive_weight)
 
-        self._run_epochs("pretraining", loss_fn, optimizer, rows, epochs, generator, self.pretrain_history_,
-                         lambda is_last: {"threads": threads.adapt()})
+        callbacks = [ThreadBudget(threads), *(self.callbacks or []), ProgressBar(disable=not self.verbose)]
+        self._run_epochs("pretraining", loss_fn, optimizer, rows, epochs, generator, self.pretrain_history_, callbacks)
 
     def _initialize_prior(self, rows, seed):
         """Set the mixture to a diagonal GaussianMixture fitted on the codes of up to 20,000 random rows."""
@@ -523,13 +552,18 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         self.module_.prior.set_components(means, variances)
 
     def _train(self, rows, generator, augmenter, seed, threads, precision):
-        """GMVAE training for ``max_epochs`` epochs, appended to ``history_``."""
+        """GMVAE training for ``max_epochs`` epochs, appended to ``history_``.
+
+        A warm start goes on with ``optimizer_`` (its moments) and, with the
+        cosine schedule, from the rate the last call ended at.
+        """
         max_epochs = auto_epochs(self.max_epochs, "max_epochs", len(rows), self.batch_size, self.spec_.architecture)
-        optimizer = adam(self.module_.parameters(), self.learning_rate)
-        scheduler = None
-        if self.learning_rate_schedule == "cosine":
-            total_steps = max(1, max_epochs * math.ceil(len(rows) / self.batch_size))
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+        continuing = getattr(self, "optimizer_", None) is not None
+        optimizer = self.optimizer_ if continuing else adam(self.module_.parameters(), self.learning_rate)
+        cosine = self.learning_rate_schedule == "cosine"
+        start_rate = self.learning_rate_ if continuing and cosine else self.learning_rate
+        for group in optimizer.param_groups:
+            group["lr"] = start_rate
 
         def loss_fn(module, x, gen):
             with self._autocast(precision):
@@ -542,44 +576,81 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         usage_rows = torch.randperm(len(rows), generator=usage_generator, device=device)[:_USAGE_SAMPLE]
         usage_index = usage_rows if isinstance(rows, torch.Tensor) else np.sort(usage_rows.cpu().numpy())
         usage_sample = to_float_tensor(read_rows(rows, usage_index), device)
-        self._run_epochs(
-            "GMVAE", loss_fn, optimizer, rows, max_epochs, generator, self.history_,
-            lambda is_last: self._on_epoch_end(is_last, usage_sample, usage_generator, threads), scheduler,
-        )
-
-    def _run_epochs(self, description, loss_fn, optimizer, rows, n_epochs, generator, history, on_epoch_end,
-                    scheduler=None):
-        """``n_epochs`` of :meth:`_train_epoch`, one ``history`` entry each; on Ctrl-C, the last completed epoch."""
-        last_good_state = copy.deepcopy(self.module_.state_dict())
-        bar = tqdm(range(n_epochs), desc=description, disable=not self.verbose, leave=False, unit="epoch")
+        callbacks = [ComponentRevival(usage_sample, self.min_component_usage, usage_generator, max_epochs),
+                     ThreadBudget(threads)]
+        if cosine:
+            callbacks.append(CosineSchedule(max_epochs * math.ceil(len(rows) / self.batch_size)))
+        callbacks += [*(self.callbacks or []), ProgressBar(disable=not self.verbose)]
+        self.optimizer_ = optimizer
         try:
-            for epoch in bar:
-                terms = self._train_epoch(loss_fn, optimizer, rows, generator, len(history), scheduler)
-                terms.update(on_epoch_end(epoch == n_epochs - 1))
-                history.append({"epoch": len(history) + 1, **terms, "learning_rate": optimizer.param_groups[0]["lr"]})
+            self._run_epochs("GMVAE", loss_fn, optimizer, rows, max_epochs, generator, self.history_, callbacks)
+        finally:
+            self.learning_rate_ = optimizer.param_groups[0]["lr"]
+
+    def _run_epochs(self, stage, loss_fn, optimizer, rows, n_epochs, generator, history, callbacks):
+        """``n_epochs`` of :meth:`_train_epoch`, one ``history`` entry each, the ``callbacks`` around them.
+
+        On Ctrl-C the module goes back to the last completed epoch; a
+        :class:`~skgmvae.callbacks.StopTraining` from a callback ends the stage
+        after its epoch.
+        """
+        def on_batch_end():
+            for callback in callbacks:
+                callback.on_batch_end(self, stage, optimizer)
+
+        last_good_state = copy.deepcopy(self.module_.state_dict())
+        for callback in callbacks:
+            callback.on_train_begin(self, stage, n_epochs, optimizer)
+        try:
+            for _ in range(n_epochs):
+                record = {"epoch": len(history) + 1,
+                          **self._train_epoch(loss_fn, optimizer, rows, generator, len(history), on_batch_end)}
+                stop = None
+                for callback in callbacks:
+                    try:
+                        callback.on_epoch_end(self, stage, record)
+                    except StopTraining as reason:
+                        stop = record["stopped"] = str(reason)
+                record["learning_rate"] = optimizer.param_groups[0]["lr"]
+                history.append(record)
                 last_good_state = copy.deepcopy(self.module_.state_dict())
-                bar.set_postfix({name: f"{value:.4g}" for name, value in terms.items()})
+                if stop is not None:
+                    break
         except KeyboardInterrupt:
             self.module_.load_state_dict(last_good_state)
             raise
         finally:
-            bar.close()
+            for callback in callbacks:
+                callback.on_train_end(self, stage)
 
-    def _train_epoch(self, loss_fn, optimizer, rows, generator, epoch, scheduler=None):
-        """One pass over the rows in shuffled mini-batches; returns each loss term averaged over the epoch."""
-        return run_epoch(loss_fn, self.module_, rows, optimizer, self.batch_size, generator, epoch, scheduler)
+    def _train_epoch(self, loss_fn, optimizer, rows, generator, epoch, on_batch_end=None):
+        """One pass over the rows in shuffled mini-batches, a :meth:`train_step` each, then ``on_batch_end()``;
+        returns each loss term averaged over the epoch."""
+        return run_epoch(loss_fn, self.module_, rows, lambda loss: self.train_step(loss, optimizer), self.batch_size,
+                         generator, epoch, on_batch_end)
 
-    def _on_epoch_end(self, is_last, usage_sample, usage_generator, threads):
-        """After each GMVAE epoch: revive unused components (not after the last) and adapt the threads."""
-        min_usage = 0.0 if is_last else self.min_component_usage
-        usage, n_moved = revive_components(self.module_, usage_sample, min_usage, usage_generator)
-        return {"components_used": effective_components(usage.double().cpu().numpy()), "components_moved": n_moved,
-                "threads": threads.adapt()}
+    def train_step(self, loss, optimizer):
+        """One optimizer step from the loss of a mini-batch: zero the gradients, backpropagate, step.
+
+        Override it to change the step, for example to clip the gradients
+        between ``loss.backward()`` and ``optimizer.step()``.
+
+        Parameters
+        ----------
+        loss : torch.Tensor
+            The mini-batch's loss, a scalar with its graph.
+        optimizer : torch.optim.Optimizer
+            The optimizer of the stage (``optimizer_`` in GMVAE training).
+        """
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
 
     # ----------------------------------------------------------- fitted state
     # What fit and load both set, through _set_fitted_state; derived attributes follow from these.
     _FITTED_STATE = ("spec_", "module_", "device_", "n_features_in_", "history_", "pretrain_history_",
-                     "component_usage_", "augment_", "interrupted_", "n_threads_", "precision_")
+                     "component_usage_", "augment_", "interrupted_", "n_threads_", "precision_", "optimizer_",
+                     "learning_rate_")
 
     def _set_fitted_state(self, **state):
         missing, unknown = set(self._FITTED_STATE) - set(state), set(state) - set(self._FITTED_STATE)
@@ -589,6 +660,11 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         for name, value in state.items():
             setattr(self, name, value)
         self.module_ = self.module_.to(self.device_)
+        if not isinstance(self.optimizer_, torch.optim.Optimizer):
+            # A loaded or unpickled model: the optimizer over its module, with the saved moments where there are.
+            optimizer_state, self.optimizer_ = self.optimizer_, adam(self.module_.parameters(), self.learning_rate_)
+            if optimizer_state is not None:
+                self.optimizer_.load_state_dict(optimizer_state)
         self.n_epochs_ = len(self.history_)
         self.n_components_used_ = effective_components(self.component_usage_)
 
@@ -822,7 +898,8 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
             params["random_state"] = None  # a RandomState instance cannot be stored safely
         params["device"] = str(params["device"])
         params["hidden_sizes"] = list(params["hidden_sizes"])
-        stored_apart = ("spec_", "module_", "device_")
+        params["callbacks"] = None  # objects of any class: not stored, so that loading runs no code
+        stored_apart = ("spec_", "module_", "device_", "optimizer_")
         fitted = {name: getattr(self, name) for name in self._FITTED_STATE if name not in stored_apart}
         fitted["component_usage_"] = torch.as_tensor(self.component_usage_)
         fitted["feature_names_in_"] = [str(name) for name in getattr(self, "feature_names_in_", [])]
@@ -830,6 +907,7 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
             "format": FORMAT, "format_version": VERSION, "params": params, "spec": self.spec_.to_dict(),
             "state_dict": {name: tensor.cpu() for name, tensor in self.module_.state_dict().items()},
             "fitted": fitted, "metadata": dict(metadata or {}),
+            "optimizer": _to_cpu(self.optimizer_.state_dict()),
         }, path)
 
     @classmethod
@@ -866,18 +944,42 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         if feature_names:
             model.feature_names_in_ = np.asarray(feature_names, dtype=object)
         fitted["component_usage_"] = fitted["component_usage_"].numpy().astype(np.float64)
-        model._set_fitted_state(spec_=spec, module_=module, device_=resolve_device(device), **fitted)
+        # Files written before the optimizer was kept: fresh moments, the rate of the last epoch.
+        history = fitted["history_"]
+        fitted.setdefault("learning_rate_", history[-1]["learning_rate"] if history else model.learning_rate)
+        model._set_fitted_state(spec_=spec, module_=module, device_=resolve_device(device),
+                                optimizer_=payload.get("optimizer"), **fitted)
         return model
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ gives the instance's own __dict__
         if "module_" in state:
             # Stored on the CPU so that a model fitted on a GPU unpickles anywhere.
             state["module_"] = copy.deepcopy(self.module_).to("cpu")
+        if state.get("optimizer_") is not None:
+            # Its state alone: the optimizer is rebuilt over the unpickled module's parameters.
+            state["optimizer_"] = _to_cpu(self.optimizer_.state_dict())
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if isinstance(getattr(self, "optimizer_", None), dict):
+            optimizer_state, self.optimizer_ = self.optimizer_, adam(self.module_.parameters(), self.learning_rate_)
+            self.optimizer_.load_state_dict(optimizer_state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
         tags.non_deterministic = False
         return tags
+
+
+def _to_cpu(state):
+    """A copy of a (nested) state dict with its tensors on the CPU."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().cpu().clone()
+    if isinstance(state, dict):
+        return {key: _to_cpu(value) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_to_cpu(value) for value in state)
+    return state

@@ -78,7 +78,9 @@ def test_load_sets_the_same_fitted_attributes_as_fit(X, tmp_path):
     assert fitted == {name for name in vars(loaded) if name.endswith("_") and not name.startswith("_")}
     for name in fitted - {"module_"}:
         mine, theirs = getattr(gmvae, name), getattr(loaded, name)
-        if isinstance(mine, np.ndarray):
+        if name == "optimizer_":  # another object over another module: the same state
+            assert str(theirs.state_dict()) == str(mine.state_dict())
+        elif isinstance(mine, np.ndarray):
             np.testing.assert_allclose(theirs, mine)
         else:
             assert theirs == mine, name

@@ -24,7 +24,7 @@ def _gather(X, index, device):
     return to_float_tensor(read_rows(X, np.sort(index.cpu().numpy())), device)
 
 
-def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch, scheduler=None):
+def run_epoch(loss_fn, model, X, step, batch_size, generator, epoch, on_batch_end=None):
     """One pass over ``X`` in shuffled mini-batches.
 
     Parameters
@@ -35,13 +35,15 @@ def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch, schedu
     X : Tensor or array-like of shape (n_samples, n_features)
         A Tensor on the training device (each batch indexed there), or an
         array such as a memmap (each batch read and moved to the device).
-    optimizer : torch.optim.Optimizer
+    step : callable
+        ``step(loss)``: the optimizer step on a batch's loss (backward
+        included), once the loss is known to be finite.
     batch_size : int
     generator : torch.Generator
     epoch : int
         Only used in error messages.
-    scheduler : torch.optim.lr_scheduler.LRScheduler, optional
-        Stepped after every optimizer step.
+    on_batch_end : callable, optional
+        Called with no argument after every step.
 
     Returns
     -------
@@ -60,11 +62,9 @@ def run_epoch(loss_fn, model, X, optimizer, batch_size, generator, epoch, schedu
                 "learning_rate that is too high for this data; lower it (e.g. divide it by 10) or "
                 "check the input for extreme values."
             )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
+        step(loss)
+        if on_batch_end is not None:
+            on_batch_end()
         for name, value in terms.items():
             totals[name] = totals.get(name, 0.0) + value * len(index)
         n_seen += len(index)

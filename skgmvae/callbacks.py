@@ -1,0 +1,152 @@
+"""Callbacks: what runs around the training loop of :class:`~skgmvae.GMVAETransformer`.
+
+A callback is an object with any of the methods of :class:`Callback`; the loop
+calls them at the start of a stage (``'pretraining'``, then ``'GMVAE'``),
+after each optimizer step, after each epoch and at the end of the stage.
+The transformer builds its own from its parameters (:class:`ThreadBudget`,
+:class:`ComponentRevival`, :class:`CosineSchedule`, :class:`ProgressBar`)
+and runs the ones given in its ``callbacks`` parameter after them, before
+the progress bar, so that what they add to an epoch's record shows there.
+
+An early-stopping rule raises :class:`StopTraining` from
+:meth:`Callback.on_epoch_end`: the epoch is kept, its record gets
+``stopped`` with the reason, and the stage ends. A checkpoint saves
+``transformer.module_.state_dict()`` (or ``transformer.save`` once fitted)
+from the same method.
+
+Examples
+--------
+>>> import numpy as np
+>>> from skgmvae import GMVAETransformer
+>>> from skgmvae.callbacks import Callback, StopTraining
+>>> class StopWhenSettled(Callback):
+...     def on_epoch_end(self, transformer, stage, record):
+...         if stage == "GMVAE" and record["components_moved"] == 0:
+...             raise StopTraining("no component moved")
+>>> X = np.random.RandomState(0).rand(200, 16)
+>>> gmvae = GMVAETransformer(k=4, max_epochs=20, pretrain_epochs=1, callbacks=[StopWhenSettled()],
+...                          random_state=0).fit(X)
+>>> gmvae.history_[-1]["stopped"]
+'no component moved'
+"""
+
+import torch
+from tqdm.auto import tqdm
+
+from ._fitting import effective_components
+from .nn.revival import revive_components
+
+
+class StopTraining(Exception):
+    """Raised by a callback's ``on_epoch_end`` to end the stage after this epoch; its message is the reason."""
+
+
+class Callback:
+    """The methods the training loop calls; each does nothing unless overridden.
+
+    Every method gets the transformer under training (its ``module_`` is
+    the torch module being trained) and ``stage``, ``'pretraining'`` or
+    ``'GMVAE'``.
+    """
+
+    def on_train_begin(self, transformer, stage, n_epochs, optimizer):
+        """Before the first epoch of ``stage``, which runs ``n_epochs`` epochs with ``optimizer``."""
+
+    def on_batch_end(self, transformer, stage, optimizer):
+        """After each optimizer step."""
+
+    def on_epoch_end(self, transformer, stage, record):
+        """After each epoch. ``record`` (dict) holds the epoch's loss terms; entries added here are kept in
+        ``history_`` (GMVAE) or ``pretrain_history_``. Raise :class:`StopTraining` to end the stage."""
+
+    def on_train_end(self, transformer, stage):
+        """After the last epoch of ``stage``, also when it was stopped or interrupted."""
+
+
+class ThreadBudget(Callback):
+    """Sets the torch threads of the next epoch from the load of the last one (``n_jobs=None``).
+
+    Parameters
+    ----------
+    threads : object with ``adapt()``
+        The thread budget of the fit.
+    """
+
+    def __init__(self, threads):
+        self.threads = threads
+
+    def on_epoch_end(self, transformer, stage, record):
+        record["threads"] = self.threads.adapt()
+
+
+class ComponentRevival(Callback):
+    """Moves the components that hold almost no mass onto codes of random images, after each GMVAE epoch but the
+    last, and records ``components_used`` and ``components_moved``.
+
+    Parameters
+    ----------
+    x_sample : Tensor of shape (n_samples, n_features)
+        Images the usage is measured on.
+    min_usage : float
+        ``min_component_usage`` of the transformer.
+    generator : torch.Generator
+        The draws of the revival, apart from the training draws.
+    n_epochs : int
+        Epochs of the stage: no component is moved after the last.
+    """
+
+    def __init__(self, x_sample, min_usage, generator, n_epochs):
+        self.x_sample, self.min_usage, self.generator, self.n_epochs = x_sample, min_usage, generator, n_epochs
+        self._epoch = 0
+
+    def on_epoch_end(self, transformer, stage, record):
+        self._epoch += 1
+        min_usage = 0.0 if self._epoch == self.n_epochs else self.min_usage
+        usage, n_moved = revive_components(transformer.module_, self.x_sample, min_usage, self.generator)
+        record["components_used"] = effective_components(usage.double().cpu().numpy())
+        record["components_moved"] = n_moved
+
+
+class CosineSchedule(Callback):
+    """Lowers the learning rate along a half cosine, from the optimizer's rate at the start to 0 after ``n_steps``.
+
+    Parameters
+    ----------
+    n_steps : int
+        Optimizer steps of the stage.
+    """
+
+    def __init__(self, n_steps):
+        self.n_steps = n_steps
+
+    def on_train_begin(self, transformer, stage, n_epochs, optimizer):
+        for group in optimizer.param_groups:
+            group.pop("initial_lr", None)  # start from the rate the optimizer has now
+        self.scheduler_ = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, self.n_steps))
+
+    def on_batch_end(self, transformer, stage, optimizer):
+        self.scheduler_.step()
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per stage, the epoch's record as its postfix.
+
+    Parameters
+    ----------
+    disable : bool
+        No bar (``verbose=False``).
+    """
+
+    def __init__(self, disable):
+        self.disable = disable
+
+    def on_train_begin(self, transformer, stage, n_epochs, optimizer):
+        self.bar_ = tqdm(total=n_epochs, desc=stage, disable=self.disable, leave=False, unit="epoch")
+
+    def on_epoch_end(self, transformer, stage, record):
+        self.bar_.update(1)
+        self.bar_.set_postfix({name: f"{value:.4g}" for name, value in record.items()
+                               if name != "epoch" and isinstance(value, (int, float))})
+
+    def on_train_end(self, transformer, stage):
+        self.bar_.close()

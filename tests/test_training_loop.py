@@ -1,0 +1,173 @@
+"""The training loop as steps and callbacks: warm starts that continue, a per-batch step, callbacks, stops."""
+
+import io
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from skgmvae import GMVAETransformer
+from skgmvae.callbacks import Callback, StopTraining
+
+X = np.random.RandomState(0).rand(192, 16)
+SMALL = dict(k=4, latent_dim=4, hidden_sizes=(16,), pretrain_epochs=1, batch_size=32, n_jobs=1, random_state=0)
+
+
+def steps_taken(optimizer):
+    return {int(state["step"]) for state in optimizer.state.values()}
+
+
+def test_warm_start_keeps_the_moments_and_the_rate_never_climbs_back():
+    model = GMVAETransformer(max_epochs=4, learning_rate_schedule="cosine", warm_start=True, **SMALL).fit(X)
+    first_rates = [record["learning_rate"] for record in model.history_]
+    assert steps_taken(model.optimizer_) == {4 * 6}
+    moments = {name: state["exp_avg"].clone() for name, state in enumerate(model.optimizer_.state.values())}
+    end_rate = model.learning_rate_
+    assert end_rate == first_rates[-1] < 1e-6  # the cosine ran down to 0
+
+    model.set_params(learning_rate_schedule="constant", learning_rate=5e-4).fit(X)
+    assert steps_taken(model.optimizer_) == {8 * 6}  # the same Adam went on: its step count carried over
+    assert len(model.history_) == 8
+    moved = [not torch.equal(moments[name], state["exp_avg"]) for name, state in enumerate(model.optimizer_.state.values())]
+    assert any(moved)
+
+    cosine = GMVAETransformer(max_epochs=3, learning_rate_schedule="cosine", warm_start=True, **SMALL).fit(X)
+    cosine.set_params(max_epochs=2)
+    stopped_at = cosine.learning_rate_
+    cosine.fit(X)
+    second = [record["learning_rate"] for record in cosine.history_[3:]]
+    assert max(second) <= stopped_at  # each call decays from where the last one stopped, never from the peak
+
+
+def test_warm_start_from_a_halfway_cosine_decays_from_there():
+    model = GMVAETransformer(max_epochs=4, learning_rate_schedule="cosine", warm_start=True, **SMALL)
+
+    class StopHalfway(Callback):
+        def on_epoch_end(self, transformer, stage, record):
+            if stage == "GMVAE" and record["epoch"] == 2:
+                raise StopTraining("halfway")
+
+    model.set_params(callbacks=[StopHalfway()]).fit(X)
+    halfway = model.learning_rate_
+    assert 0.4e-3 < halfway < 0.6e-3 and model.history_[-1]["stopped"] == "halfway"
+    model.set_params(callbacks=None, max_epochs=2).fit(X)
+    rates = [record["learning_rate"] for record in model.history_[2:]]
+    assert rates[0] < halfway and rates[-1] < 1e-6 and rates == sorted(rates, reverse=True)
+
+
+def test_a_fresh_fit_starts_a_new_optimizer():
+    model = GMVAETransformer(max_epochs=2, **SMALL).fit(X)
+    first = model.optimizer_
+    model.fit(X)
+    assert model.optimizer_ is not first and steps_taken(model.optimizer_) == {2 * 6}
+
+
+class ClippedGMVAE(GMVAETransformer):
+    """Clips the gradient norm of every step, and records the norm the step saw."""
+
+    def train_step(self, loss, optimizer):
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.module_.parameters(), max_norm=0.01)
+        self.norms_seen.append(float(norm))
+        after = torch.sqrt(sum((p.grad.detach() ** 2).sum() for p in self.module_.parameters() if p.grad is not None))
+        self.norms_after.append(float(after))
+        optimizer.step()
+
+
+def test_a_subclass_changes_the_per_batch_step():
+    model = ClippedGMVAE(max_epochs=2, **SMALL)
+    model.norms_seen, model.norms_after = [], []
+    model.fit(X)
+    assert len(model.norms_seen) == (1 + 2) * 6  # every batch of pretraining and training went through it
+    assert max(model.norms_seen) > 0.01 and max(model.norms_after) <= 0.01 * (1 + 1e-4)
+    plain = GMVAETransformer(max_epochs=2, **SMALL).fit(X)
+    assert not np.allclose(plain.transform(X), model.transform(X))
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, transformer, stage, n_epochs, optimizer):
+        self.calls.append(("begin", stage, n_epochs))
+
+    def on_batch_end(self, transformer, stage, optimizer):
+        self.calls.append(("batch", stage))
+
+    def on_epoch_end(self, transformer, stage, record):
+        self.calls.append(("epoch", stage, sorted(record)))
+        record["checkpoint"] = len(self.calls)
+        buffer = io.BytesIO()
+        torch.save(transformer.module_.state_dict(), buffer)  # a checkpoint hook has the module it needs
+
+    def on_train_end(self, transformer, stage):
+        self.calls.append(("end", stage))
+
+
+def test_callbacks_run_around_each_stage_and_what_they_record_is_kept():
+    recorder = Recorder()
+    model = GMVAETransformer(max_epochs=2, callbacks=[recorder], **SMALL).fit(X)
+    kinds = [call[0] for call in recorder.calls]
+    assert kinds == ["begin"] + ["batch"] * 6 + ["epoch", "end", "begin"] + (["batch"] * 6 + ["epoch"]) * 2 + ["end"]
+    assert recorder.calls[0] == ("begin", "pretraining", 1) and recorder.calls[9] == ("begin", "GMVAE", 2)
+    # A user's callback runs after revival and the thread budget, so it reads what they recorded.
+    gmvae_epoch = recorder.calls[16]
+    assert {"components_used", "components_moved", "threads", "elbo"} <= set(gmvae_epoch[2])
+    assert all("checkpoint" in record for record in model.history_ + model.pretrain_history_)
+
+
+def test_callbacks_leave_the_fit_unchanged_and_clone():
+    from sklearn.base import clone
+
+    plain = GMVAETransformer(max_epochs=2, **SMALL).fit(X)
+    with_callback = GMVAETransformer(max_epochs=2, callbacks=[Callback()], **SMALL).fit(X)
+    np.testing.assert_array_equal(plain.transform(X), with_callback.transform(X))
+    assert isinstance(clone(with_callback).callbacks[0], Callback)
+
+
+def test_the_optimizer_survives_save_load_and_pickle(tmp_path):
+    model = GMVAETransformer(max_epochs=2, callbacks=[Callback()], **SMALL).fit(X)
+    model.save(tmp_path / "model.pt")
+    loaded = GMVAETransformer.load(tmp_path / "model.pt", device="cpu")
+    module, optimizer = model.module_, model.optimizer_
+    unpickled = pickle.loads(pickle.dumps(model))
+    assert model.module_ is module and model.optimizer_ is optimizer  # pickling leaves the model as it was
+    for other in (loaded, unpickled):
+        assert steps_taken(other.optimizer_) == steps_taken(model.optimizer_)
+        parameters = list(other.module_.parameters())
+        assert all(any(p is q for q in parameters) for p in other.optimizer_.param_groups[0]["params"])
+        for ours, theirs in zip(model.optimizer_.state.values(), other.optimizer_.state.values()):
+            torch.testing.assert_close(ours["exp_avg_sq"], theirs["exp_avg_sq"])
+        assert other.learning_rate_ == model.learning_rate_
+    assert loaded.callbacks is None  # callbacks are code: not stored in the file
+    # A warm start of the loaded model goes on with the saved moments.
+    loaded.set_params(warm_start=True, max_epochs=1).fit(X)
+    assert steps_taken(loaded.optimizer_) == {3 * 6}
+
+
+def test_a_model_file_without_an_optimizer_still_loads(tmp_path):
+    model = GMVAETransformer(max_epochs=2, **SMALL).fit(X)
+    model.save(tmp_path / "model.pt")
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    del payload["optimizer"]
+    torch.save(payload, tmp_path / "older.pt")
+    older = GMVAETransformer.load(tmp_path / "older.pt", device="cpu")
+    np.testing.assert_allclose(older.transform(X), model.transform(X))
+    assert older.optimizer_.state == {} and older.learning_rate_ == model.history_[-1]["learning_rate"]
+    older.set_params(warm_start=True, max_epochs=1).fit(X)
+    assert len(older.history_) == 3
+
+
+def test_a_failed_warm_start_puts_the_optimizer_back():
+    class Fails(Callback):
+        def on_epoch_end(self, transformer, stage, record):
+            raise RuntimeError("boom")
+
+    model = GMVAETransformer(max_epochs=2, warm_start=True, **SMALL).fit(X)
+    before = {key: value["exp_avg"].clone() for key, value in enumerate(model.optimizer_.state.values())}
+    with pytest.raises(RuntimeError, match="boom"):
+        model.set_params(callbacks=[Fails()]).fit(X)
+    after = {key: value["exp_avg"] for key, value in enumerate(model.optimizer_.state.values())}
+    assert all(torch.equal(before[key], after[key]) for key in before) and len(model.history_) == 2
