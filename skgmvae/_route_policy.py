@@ -111,15 +111,16 @@ def fallback_route(runnable, missing_blocks):
     'umap-soft' when it can run, whatever its place in the order of preference: with one label per class
     it was ahead of soft decoding of q(c|x) by 3.9 ± 1.2 points on the development rows of letters
     (benchmarks/VARIANTS.md, the fallback). Else 'soft', as given in the routes or the built-in one, even
-    when the routes leave it out.
+    when the routes leave it out; without q(c|x) (precomputed features without a posterior block), the
+    first route that can run.
     """
     if "umap-soft" in runnable:
         return "umap-soft", runnable["umap-soft"]
     if "soft" in runnable:
         return "soft", runnable["soft"]
     if "posterior" in missing_blocks:
-        raise ValueError("There are too few labels to search the routes, and the route that predicts then (soft "
-                         f"decoding of q(c|x)) cannot run: {missing_blocks['posterior']}.")
+        name = next(iter(runnable))  # no q(c|x): the first route that can run, in the order of preference
+        return name, runnable[name]
     return "soft", builtin_routes()["soft"]
 
 
@@ -139,7 +140,7 @@ def fallback_reason(counts, n_splits, route, *, named_by_user):
     enough = int((counts >= n_splits).sum())
     if enough >= 2:
         return None
-    described = route if named_by_user else f"{ROUTE_TEXT[route]} ({route!r})"
+    described = route if named_by_user or route not in ROUTE_TEXT else f"{ROUTE_TEXT[route]} ({route!r})"
     return (
         f"RouteSearchCV needs at least two classes with {n_splits} labeled rows each (one per fold) to compare "
         f"routes, but {len(counts)} classes are labeled and {enough} of them have that many (the most "

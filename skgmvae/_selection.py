@@ -49,11 +49,13 @@ from ._transformer import GMVAETransformer
 
 
 def _chosen_route_has(attribute):
-    """Whether the fitted search's chosen route has ``attribute`` (before fit: yes, and the call says unfitted)."""
+    """Whether the fitted search's chosen route has ``attribute``; before fit, whether one of the routes has it
+    (then the call says the search is unfitted), as scikit-learn's searches ask their estimator."""
     def check(self):
         if hasattr(self, "best_estimator_"):
             getattr(self.best_estimator_, attribute)  # its AttributeError names the route's estimator
-        return True
+            return True
+        return any(hasattr(estimator, attribute) for _, estimator in resolve_routes(self.routes).values())
     return check
 
 

@@ -16,10 +16,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier, UMAPMixture
+from skgmvae import ClusterLabelDecoder, GMVAETransformer, LabeledOnlyClassifier, RouteSearchCV, UMAPMixture
 
 FAST_GMVAE = GMVAETransformer(k=2, latent_dim=2, hidden_sizes=(8,), max_epochs=2, pretrain_epochs=1,
                               batch_size=32, random_state=0, device="cpu")
+
+# The search on precomputed codes: the checks' random X are valid codes, so every check runs on the search
+# itself (a search over the GMVAE would refuse them as pixels outside [0, 1], as the GMVAE does above).
+PRECOMPUTED_SEARCH = RouteSearchCV("precomputed", feature_blocks={"latent": slice(0, None)}, routes=["svc"], cv=3,
+                                   random_state=0)
 
 PIXEL_RANGE_ERROR = "needs every value in [0, 1]"
 POSTERIOR_ROWS_ERROR = "expects q(c|x)"
@@ -58,6 +63,8 @@ def expected_failed_checks(estimator):
     reason = "the check labels a class -1, the marker of unlabeled rows"
     if isinstance(estimator, LabeledOnlyClassifier):
         return {"check_classifiers_classes": reason}
+    if isinstance(estimator, RouteSearchCV):
+        return {"check_classifiers_classes": reason}
     if isinstance(estimator, ClusterLabelDecoder):
         return {
             "check_classifiers_classes": reason,
@@ -74,7 +81,7 @@ def _check_name(check):
 
 @parametrize_with_checks(
     [FAST_GMVAE, ClusterLabelDecoder(), LabeledOnlyClassifier(LogisticRegression()),
-     UMAPMixture(k=3, embedding_dim=2, n_neighbors=5, random_state=0)],
+     UMAPMixture(k=3, embedding_dim=2, n_neighbors=5, random_state=0), PRECOMPUTED_SEARCH],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):

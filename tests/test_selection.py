@@ -461,10 +461,13 @@ def test_the_search_attributes_are_those_of_a_scikit_learn_search(digits_semi, f
 
 def test_methods_are_those_of_the_chosen_route(digits_semi, frozen_gmvae):
     X, _, y_semi = digits_semi
-    unfitted = RouteSearchCV(frozen_gmvae, ["svc"])
-    assert hasattr(unfitted, "decision_function")  # unknown before fit: the call says so
+    unfitted = RouteSearchCV(frozen_gmvae, ["svc", "soft"])
+    assert hasattr(unfitted, "decision_function")  # a route has it: the call says the search is unfitted
     with pytest.raises(sklearn.exceptions.NotFittedError):
         unfitted.decision_function(X)
+    # No route has it: absent before fit too, as GridSearchCV's methods follow its estimator's.
+    assert not hasattr(RouteSearchCV(frozen_gmvae, ["svc"]), "decision_function")
+    assert not hasattr(unfitted, "transform")
 
     decoder = RouteSearchCV(frozen_gmvae, ["hard"], random_state=0).fit(X, y_semi)
     posterior = decoder.transformer_.predict_proba(X)
