@@ -8,12 +8,18 @@ it is read. The estimator turns itself into such a payload and back
 only writes, reads, checks and upgrades payloads.
 """
 
+import copy
 import io
+from numbers import Integral
 
+import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from ._fitting import resolve_architecture
 from ._io import write_atomic
+from ._runtime import adam, resolve_device
+from .nn.modules import NetworkSpec
 
 FORMAT = "skgmvae.GMVAETransformer"
 VERSION = 3
@@ -104,3 +110,108 @@ def read_metadata(path):
     dict
     """
     return dict(read_payload(path).get("metadata", {}))
+
+
+class Persistence:
+    """Saving, loading and pickling a :class:`~skgmvae.GMVAETransformer`."""
+
+    def save(self, path, *, metadata=None):
+        """Write the parameters, the fitted record and the trained weights in a format that loads safely.
+
+        The file holds only tensors, numbers, strings and lists, so :meth:`load`
+        reads it with ``torch.load(weights_only=True)``: no code runs on load.
+        A path is written atomically: a crash during the write leaves the
+        previous file, never half of one.
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+        metadata : dict, optional
+            Strings and numbers kept with the model (e.g. how the images
+            were read), returned by ``skgmvae.read_model_metadata(path)``.
+        """
+        check_is_fitted(self)
+        params = self.get_params()
+        if not isinstance(params["random_state"], (Integral, type(None))):
+            params["random_state"] = None  # a RandomState instance cannot be stored safely
+        params["device"] = str(params["device"])
+        params["hidden_sizes"] = list(params["hidden_sizes"])
+        params["callbacks"] = None  # objects of any class: not stored, so that loading runs no code
+        stored_apart = ("spec_", "module_", "device_", "optimizer_")
+        fitted = {name: getattr(self, name) for name in self._FITTED_STATE if name not in stored_apart}
+        fitted["component_usage_"] = torch.as_tensor(self.component_usage_)
+        fitted["feature_names_in_"] = [str(name) for name in getattr(self, "feature_names_in_", [])]
+        write_payload({
+            "format": FORMAT, "format_version": VERSION, "params": params, "spec": self.spec_.to_dict(),
+            "state_dict": {name: tensor.cpu() for name, tensor in self.module_.state_dict().items()},
+            "fitted": fitted, "metadata": dict(metadata or {}),
+            "optimizer": _to_cpu(self.optimizer_.state_dict()),
+        }, path)
+
+    @classmethod
+    def load(cls, path, *, device="auto"):
+        """Load a transformer written by :meth:`save`.
+
+        The network is rebuilt from the saved record, not from the
+        parameters, so a file always loads into the shape it was saved with.
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+        device : str, default='auto'
+            Device for inference; 'auto' picks CUDA when present.
+
+        Returns
+        -------
+        GMVAETransformer
+            Fitted, with the saved parameters and weights.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved GMVAETransformer, is corrupt, or comes from
+            an incompatible version of skgmvae.
+        """
+        payload = read_payload(path)
+        model = cls(**{**payload["params"], "hidden_sizes": tuple(payload["params"]["hidden_sizes"]), "device": device})
+        spec = NetworkSpec.from_dict(payload["spec"])
+        module = spec.build()
+        module.load_state_dict(payload["state_dict"])
+        fitted = dict(payload["fitted"])
+        feature_names = fitted.pop("feature_names_in_")
+        if feature_names:
+            model.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        fitted["component_usage_"] = fitted["component_usage_"].numpy().astype(np.float64)
+        # Files written before the optimizer was kept: fresh moments, the rate of the last epoch.
+        history = fitted["history_"]
+        fitted.setdefault("learning_rate_", history[-1]["learning_rate"] if history else model.learning_rate)
+        model._set_fitted_state(spec_=spec, module_=module, device_=resolve_device(device),
+                                optimizer_=payload.get("optimizer"), **fitted)
+        return model
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ gives the instance's own __dict__
+        if "module_" in state:
+            # Stored on the CPU so that a model fitted on a GPU unpickles anywhere.
+            state["module_"] = copy.deepcopy(self.module_).to("cpu")
+        if state.get("optimizer_") is not None:
+            # Its state alone: the optimizer is rebuilt over the unpickled module's parameters.
+            state["optimizer_"] = _to_cpu(self.optimizer_.state_dict())
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if isinstance(getattr(self, "optimizer_", None), dict):
+            optimizer_state, self.optimizer_ = self.optimizer_, adam(self.module_.parameters(), self.learning_rate_)
+            self.optimizer_.load_state_dict(optimizer_state)
+
+
+def _to_cpu(state):
+    """A copy of a (nested) state dict with its tensors on the CPU."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().cpu().clone()
+    if isinstance(state, dict):
+        return {key: _to_cpu(value) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_to_cpu(value) for value in state)
+    return state

@@ -1,18 +1,17 @@
 """GMVAETransformer: a Gaussian-mixture VAE as an unsupervised scikit-learn transformer.
 
-The class holds the whole estimator, in the order of its life: parameters and
-checks, the fitting steps (methods a subclass can override, as in
-scikit-learn's ``BaseMixture``), the fitted state, inference, and saving and
-loading. What it assembles lives elsewhere, each a part with its own inputs:
-the torch modules, losses and one training epoch in :mod:`skgmvae.nn`, the
-helpers of fit that need no estimator in :mod:`skgmvae._fitting`, the file
-format in :mod:`skgmvae._persistence`, reading rows and writing files in
-:mod:`skgmvae._io`, the device and threads in :mod:`skgmvae._runtime`.
+This module holds the estimator's contract: its parameters and their checks,
+``fit`` and the fitted state it sets. The rest is in one file per job: the
+fitting steps in :mod:`skgmvae._training` (methods a subclass can override,
+as in scikit-learn's ``BaseMixture``), inference in :mod:`skgmvae._inference`,
+saving, loading and pickling in :mod:`skgmvae._persistence`. What they
+assemble lives apart: the torch modules, losses and one training epoch in
+:mod:`skgmvae.nn`, what runs around the epochs in :mod:`skgmvae.callbacks`,
+the helpers of fit that need no estimator in :mod:`skgmvae._fitting`, reading
+rows and writing files in :mod:`skgmvae._io`, the device and threads in
+:mod:`skgmvae._runtime`.
 """
 
-import contextlib
-import copy
-import math
 import warnings
 from numbers import Integral, Real
 
@@ -21,64 +20,36 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._fitting import (
     AUTO_AUGMENT_MIN_SIDE,
-    MAX_INIT_SAMPLES,
-    auto_epochs,
     effective_components,
-    fit_code_mixture,
-    random_rows,
     resolve_architecture,
     square_image_shape,
     training_rows,
     warn_if_collapsed,
 )
-from ._io import read_rows
-from ._persistence import FORMAT, VERSION, read_payload, write_payload
+from ._inference import Inference
+from ._persistence import Persistence
 from ._runtime import adam, resolve_device, resolve_precision, torch_threads
+from ._training import FitSteps
 from ._validation import validate_images
-from .callbacks import ComponentRevival, CosineSchedule, ProgressBar, StopTraining, ThreadBudget
 from .exceptions import TrainingInterrupted
 from .nn.augment import RandomAffine
-from .nn.inference import batched_apply, component_usage, to_float_tensor
-from .nn.losses import autoencoder_loss, elbo_terms, gmvae_loss
+from .nn.inference import component_usage
 from .nn.modules import NetworkSpec, conv_image_side
-from .nn.training import run_epoch
-
-# Images on which component usage is measured after each epoch.
-_USAGE_SAMPLE = 4096
-# Standard-normal draws of the reconstruction term in score_samples.
-_ELBO_DRAWS = 4
 
 
-def responsibilities(log_resp):
-    """q(c|x) from float64 log q(c|x), rows renormalised to sum to 1 exactly."""
-    resp = np.exp(log_resp)
-    return resp / resp.sum(axis=1, keepdims=True)
-
-
-class GMVAETransformer(TransformerMixin, BaseEstimator):
+class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseEstimator):
     """Gaussian-mixture variational autoencoder that maps images to q(c|x) (or to latent codes).
 
     Fitting is unsupervised: ``y`` is accepted and ignored, so the transformer
     can sit first in a :class:`~sklearn.pipeline.Pipeline` before a
     :class:`ClusterLabelDecoder`.
 
-    The generative model is the GMVAE's: a uniform categorical c over ``k``
-    components, a Gaussian p(z|c) with learned mean and diagonal variance, and
-    a Bernoulli likelihood p(x|z) whose logits come from the decoder (dense,
-    or convolutional for square images, see ``architecture``).
-
-    Each sample is decoded **once** per step, not once per component: q(z|x)
-    is one Gaussian and q(c|x) the closed-form optimum of the ELBO given it
-    (derivation in :mod:`skgmvae.nn.losses`). Against component collapse,
-    the mixture starts from a diagonal GaussianMixture fitted on the codes of
-    a pretrained autoencoder (as in VaDE), and components left without mass
-    are moved back onto the data during training (``min_component_usage``);
-    a :class:`ComponentCollapseWarning` says when the mass still
-    concentrates on fewer than ``k / 4`` components.
+    The model (a Gaussian mixture prior over the latent codes, one decode per
+    sample, the guards against component collapse) is described in the user
+    guide, :ref:`one-decode`.
 
     Parameters
     ----------
@@ -104,9 +75,8 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
     max_epochs : int or 'auto', default='auto'
         Epochs of GMVAE training after pretraining. 'auto' gives about
         24,000 optimizer steps with the dense architecture, within 10 to 100
-        epochs (79 epochs for 19,358 images, 26 for 60,000, 100 for 1,797 with
-        the default batch size), and about 13,000 with the convolutional one,
-        within 5 to 100 epochs (43 epochs for 19,358 images, 14 for 60,000).
+        epochs, and about 13,000 with the convolutional one, within 5 to 100
+        epochs (43 epochs for 19,358 images, 14 for 60,000).
     pretrain_epochs : int or 'auto', default='auto'
         Epochs of autoencoder pretraining before the mixture initialisation.
         'auto' gives about 3,000 optimizer steps (dense), within 5 to 50
@@ -493,159 +463,6 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
                           TrainingInterrupted, stacklevel=3)
         return interrupt
 
-    def _snapshot(self):
-        """The fitted attributes as they are, with copies of what a warm start changes in place."""
-        state = {name: value for name, value in vars(self).items() if name.endswith("_") and not name.startswith("_")}
-        if "module_" in state:
-            state["module_state"] = copy.deepcopy(self.module_.state_dict())
-            state["history_"], state["pretrain_history_"] = list(self.history_), list(self.pretrain_history_)
-        if state.get("optimizer_") is not None:
-            state["optimizer_state"] = copy.deepcopy(self.optimizer_.state_dict())
-        return state
-
-    def _restore(self, state):
-        """Put back what :meth:`_snapshot` took."""
-        state = dict(state)
-        module_state = state.pop("module_state", None)
-        optimizer_state = state.pop("optimizer_state", None)
-        for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("_")]:
-            delattr(self, name)
-        for name, value in state.items():
-            setattr(self, name, value)
-        if module_state is not None:
-            self.module_.load_state_dict(module_state)
-        if optimizer_state is not None:
-            self.optimizer_.load_state_dict(optimizer_state)
-
-    def _initialize_module(self, spec, device):
-        """A new module of the shape ``spec`` records, on ``device``."""
-        return spec.build().to(device)
-
-    def _autocast(self, precision):
-        """The autocast region of a training loss: bfloat16 layers for 'bfloat16', nothing for 'float32'."""
-        if precision != "bfloat16":
-            return contextlib.nullcontext()
-        return torch.autocast(self.module_.prior.means.device.type, dtype=torch.bfloat16)
-
-    def _pretrain(self, rows, generator, augmenter, threads, precision):
-        """Train the encoder and decoder as a deterministic autoencoder (the prior is left alone)."""
-        epochs = auto_epochs(self.pretrain_epochs, "pretrain_epochs", len(rows), self.batch_size,
-                             self.spec_.architecture)
-        parameters = [*self.module_.encoder.parameters(), *self.module_.decoder.parameters()]
-        optimizer = adam(parameters, self.learning_rate)
-
-        def loss_fn(module, x, gen):
-            with self._autocast(precision):
-                return autoencoder_loss(module, x, gen, augmenter, self.contrastive_weight)
-
-        callbacks = [ThreadBudget(threads), *(self.callbacks or []), ProgressBar(disable=not self.verbose)]
-        self._run_epochs("pretraining", loss_fn, optimizer, rows, epochs, generator, self.pretrain_history_, callbacks)
-
-    def _initialize_prior(self, rows, seed):
-        """Set the mixture to a diagonal GaussianMixture fitted on the codes of up to 20,000 random rows."""
-        rng = np.random.RandomState(seed)
-        sample = random_rows(rows, MAX_INIT_SAMPLES, rng)
-        self.module_.eval()
-        device = self.module_.prior.means.device
-        codes = batched_apply(lambda batch: self.module_.encoder(batch)[0], sample, device)
-        means, variances = fit_code_mixture(codes.double().cpu().numpy(), self.spec_.n_components, rng)
-        self.module_.prior.set_components(means, variances)
-
-    def _train(self, rows, generator, augmenter, seed, threads, precision):
-        """GMVAE training for ``max_epochs`` epochs, appended to ``history_``.
-
-        A warm start goes on with ``optimizer_`` (its moments) and, with the
-        cosine schedule, from the rate the last call ended at.
-        """
-        max_epochs = auto_epochs(self.max_epochs, "max_epochs", len(rows), self.batch_size, self.spec_.architecture)
-        continuing = getattr(self, "optimizer_", None) is not None
-        optimizer = self.optimizer_ if continuing else adam(self.module_.parameters(), self.learning_rate)
-        cosine = self.learning_rate_schedule == "cosine"
-        start_rate = self.learning_rate_ if continuing and cosine else self.learning_rate
-        for group in optimizer.param_groups:
-            group["lr"] = start_rate
-
-        def loss_fn(module, x, gen):
-            with self._autocast(precision):
-                return gmvae_loss(module, x, gen, augmenter, self.consistency_weight, self.balance_weight,
-                                  self.contrastive_weight)
-
-        # A generator of its own, so that measuring usage leaves the training draws unchanged.
-        device = self.module_.prior.means.device
-        usage_generator = torch.Generator(device=device).manual_seed(seed + 1)
-        usage_rows = torch.randperm(len(rows), generator=usage_generator, device=device)[:_USAGE_SAMPLE]
-        usage_index = usage_rows if isinstance(rows, torch.Tensor) else np.sort(usage_rows.cpu().numpy())
-        usage_sample = to_float_tensor(read_rows(rows, usage_index), device)
-        callbacks = [ComponentRevival(usage_sample, self.min_component_usage, usage_generator, max_epochs),
-                     ThreadBudget(threads)]
-        if cosine:
-            callbacks.append(CosineSchedule(max_epochs * math.ceil(len(rows) / self.batch_size)))
-        callbacks += [*(self.callbacks or []), ProgressBar(disable=not self.verbose)]
-        self.optimizer_ = optimizer
-        try:
-            self._run_epochs("GMVAE", loss_fn, optimizer, rows, max_epochs, generator, self.history_, callbacks)
-        finally:
-            self.learning_rate_ = optimizer.param_groups[0]["lr"]
-
-    def _run_epochs(self, stage, loss_fn, optimizer, rows, n_epochs, generator, history, callbacks):
-        """``n_epochs`` of :meth:`_train_epoch`, one ``history`` entry each, the ``callbacks`` around them.
-
-        On Ctrl-C the module goes back to the last completed epoch; a
-        :class:`~skgmvae.callbacks.StopTraining` from a callback ends the stage
-        after its epoch.
-        """
-        def on_batch_end():
-            for callback in callbacks:
-                callback.on_batch_end(self, stage, optimizer)
-
-        last_good_state = copy.deepcopy(self.module_.state_dict())
-        for callback in callbacks:
-            callback.on_train_begin(self, stage, n_epochs, optimizer)
-        try:
-            for _ in range(n_epochs):
-                record = {"epoch": len(history) + 1,
-                          **self._train_epoch(loss_fn, optimizer, rows, generator, len(history), on_batch_end)}
-                stop = None
-                for callback in callbacks:
-                    try:
-                        callback.on_epoch_end(self, stage, record)
-                    except StopTraining as reason:
-                        stop = record["stopped"] = str(reason)
-                record["learning_rate"] = optimizer.param_groups[0]["lr"]
-                history.append(record)
-                last_good_state = copy.deepcopy(self.module_.state_dict())
-                if stop is not None:
-                    break
-        except KeyboardInterrupt:
-            self.module_.load_state_dict(last_good_state)
-            raise
-        finally:
-            for callback in callbacks:
-                callback.on_train_end(self, stage)
-
-    def _train_epoch(self, loss_fn, optimizer, rows, generator, epoch, on_batch_end=None):
-        """One pass over the rows in shuffled mini-batches, a :meth:`train_step` each, then ``on_batch_end()``;
-        returns each loss term averaged over the epoch."""
-        return run_epoch(loss_fn, self.module_, rows, lambda loss: self.train_step(loss, optimizer), self.batch_size,
-                         generator, epoch, on_batch_end)
-
-    def train_step(self, loss, optimizer):
-        """One optimizer step from the loss of a mini-batch: zero the gradients, backpropagate, step.
-
-        Override it to change the step, for example to clip the gradients
-        between ``loss.backward()`` and ``optimizer.step()``.
-
-        Parameters
-        ----------
-        loss : torch.Tensor
-            The mini-batch's loss, a scalar with its graph.
-        optimizer : torch.optim.Optimizer
-            The optimizer of the stage (``optimizer_`` in GMVAE training).
-        """
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
     # ----------------------------------------------------------- fitted state
     # What fit and load both set, through _set_fitted_state; derived attributes follow from these.
     _FITTED_STATE = ("spec_", "module_", "device_", "n_features_in_", "history_", "pretrain_history_",
@@ -668,318 +485,8 @@ class GMVAETransformer(TransformerMixin, BaseEstimator):
         self.n_epochs_ = len(self.history_)
         self.n_components_used_ = effective_components(self.component_usage_)
 
-    @property
-    def architecture_(self):
-        """{'mlp', 'conv'}: the encoder and decoder of the fitted network (``spec_.architecture``)."""
-        check_is_fitted(self)
-        return self.spec_.architecture
-
-    @property
-    def component_means_(self):
-        """ndarray of shape (k, latent_dim): the mean of p(z|c) of each component, in latent space."""
-        check_is_fitted(self)
-        return self.module_.prior.means.detach().double().cpu().numpy()
-
-    # --------------------------------------------------------------- inference
-    def _inference_module(self, device=None):
-        """The module to run inference with, its device and its floating type.
-
-        On the CPU, a float64 copy: each row's output then no longer depends
-        on the rows it shares a batch with (float32 rounding, amplified by
-        the log-densities, would move q(c|x) measurably). On a GPU, the float32
-        module itself. A CUDA model unpickled where there is no GPU runs on
-        the CPU.
-        """
-        device = device if device is not None else self.device_
-        if device.type == "cuda" and not torch.cuda.is_available():
-            device = torch.device("cpu")
-        if device.type == "cpu":
-            return copy.deepcopy(self.module_).to(device).double().eval(), device, torch.float64
-        return self.module_.to(device).eval(), device, torch.float32
-
-    def _map_batches(self, X, fn):
-        """``fn(module, batch)`` over batches of validated ``X``, as a float64 ndarray."""
-        module, device, dtype = self._inference_module()
-        with torch_threads(self.n_jobs):
-            return batched_apply(lambda batch: fn(module, batch), X, device, dtype=dtype).double().cpu().numpy()
-
-    def _encode(self, X):
-        """[log q(c|x) | mean of q(z|x)] of validated ``X``, shape (n_samples, k + latent_dim)."""
-
-        def log_resp_and_mean(module, batch):
-            mean, _, log_resp = module(batch)
-            return torch.cat([log_resp, mean], dim=1)
-
-        return self._map_batches(X, log_resp_and_mean)
-
-    def transform(self, X):
-        """q(c|x), the latent means, or both, as ``output`` says.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Floats in [0, 1] or uint8 in 0-255.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, k), (n_samples, latent_dim) or (n_samples, k + latent_dim)
-            q(c|x) rows sum to 1. Deterministic: they use the mean and
-            variance of q(z|x), not a sample. ``k`` and ``latent_dim`` are
-            those of the fitted network (``spec_``).
-        """
-        check_is_fitted(self)
-        encoded = self._encode(self._validate_X(X, reset=False))
-        k = self.spec_.n_components
-        resp = responsibilities(encoded[:, :k])
-        return {"posterior": resp, "latent": encoded[:, k:], "both": np.hstack([resp, encoded[:, k:]])}[self.output]
-
-    def predict_proba(self, X):
-        """q(c|x), whatever ``output`` says.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, k)
-            Rows sum to 1.
-        """
-        check_is_fitted(self)
-        return responsibilities(self._encode(self._validate_X(X, reset=False))[:, :self.spec_.n_components])
-
-    def predict(self, X):
-        """Most probable component of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            Indices in ``range(k)``.
-        """
-        return self.predict_proba(X).argmax(axis=1)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``c0..c{k-1}`` for q(c|x), ``z0..`` for the latent means.
-
-        Parameters
-        ----------
-        input_features : Ignored
-
-        Returns
-        -------
-        ndarray of str objects
-        """
-        check_is_fitted(self)
-        prefix = type(self).__name__.lower()
-        names = {"posterior": [f"{prefix}_c{i}" for i in range(self.spec_.n_components)],
-                 "latent": [f"{prefix}_z{i}" for i in range(self.spec_.latent_dim)]}
-        chosen = names["posterior"] + names["latent"] if self.output == "both" else names[self.output]
-        return np.asarray(chosen, dtype=object)
-
-    def component_log_density(self, X):
-        """How typical each sample's code is of each component: E_q(z|x)[log p(z|c)].
-
-        q(c|x) is the softmax of this (plus the constant log p(c)) over
-        components; unlike q(c|x), it does not saturate at 1, so it ranks the
-        members of a component from most to least representative.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, k)
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return self._map_batches(X, lambda module, batch: module.component_terms(*module.encoder(batch))[0])
-
-    def score_samples(self, X):
-        """ELBO of each sample, a lower bound on log p(x).
-
-        The reconstruction term is averaged over 4 fixed standard-normal
-        draws shared by all samples, so each sample's score is an unbiased
-        estimate that depends neither on the order of the rows nor on the
-        other rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        draws = torch.randn(_ELBO_DRAWS, self.spec_.latent_dim, generator=torch.Generator().manual_seed(0))
-
-        def mean_elbo(module, batch):
-            noises = draws.to(batch)
-            return torch.stack([elbo_terms(module, batch, noise=noise)["elbo"] for noise in noises]).mean(0)
-
-        return self._map_batches(X, mean_elbo)
-
-    def score(self, X, y=None):
-        """Mean ELBO per sample (higher is better); compares models without labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-
-        Returns
-        -------
-        float
-        """
-        return float(self.score_samples(X).mean())
-
-    def sample(self, n_samples=1, *, component=None, random_state=None):
-        """Generate images from the model.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of images.
-        component : int, optional
-            Draw all images from this component; by default components are
-            drawn from the uniform p(c).
-        random_state : int, RandomState instance or None, default=None
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            Pixel probabilities (the Bernoulli means), in [0, 1].
-        components : ndarray of shape (n_samples,)
-            The component each image was drawn from.
-        """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-        k = self.spec_.n_components
-        rng = check_random_state(random_state)
-        if component is None:
-            components = rng.randint(k, size=n_samples)
-        elif isinstance(component, Integral) and 0 <= component < k:
-            components = np.full(n_samples, component)
-        else:
-            raise ValueError(f"component must be an int in [0, {k - 1}], got {component!r}.")
-        module, device, _ = self._inference_module()
-        generator = torch.Generator(device=device).manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-        with torch.no_grad():
-            z = module.prior.sample(torch.as_tensor(components, device=device), generator)
-            images = torch.sigmoid(module.decoder(z)).double().cpu().numpy()
-        return images, components
-
-    # ------------------------------------------------------------- persistence
-    def save(self, path, *, metadata=None):
-        """Write the parameters, the fitted record and the trained weights in a format that loads safely.
-
-        The file holds only tensors, numbers, strings and lists, so :meth:`load`
-        reads it with ``torch.load(weights_only=True)``: no code runs on load.
-        A path is written atomically: a crash during the write leaves the
-        previous file, never half of one.
-
-        Parameters
-        ----------
-        path : str, path-like or binary file object
-        metadata : dict, optional
-            Strings and numbers kept with the model (e.g. how the images
-            were read), returned by ``skgmvae.read_model_metadata(path)``.
-        """
-        check_is_fitted(self)
-        params = self.get_params()
-        if not isinstance(params["random_state"], (Integral, type(None))):
-            params["random_state"] = None  # a RandomState instance cannot be stored safely
-        params["device"] = str(params["device"])
-        params["hidden_sizes"] = list(params["hidden_sizes"])
-        params["callbacks"] = None  # objects of any class: not stored, so that loading runs no code
-        stored_apart = ("spec_", "module_", "device_", "optimizer_")
-        fitted = {name: getattr(self, name) for name in self._FITTED_STATE if name not in stored_apart}
-        fitted["component_usage_"] = torch.as_tensor(self.component_usage_)
-        fitted["feature_names_in_"] = [str(name) for name in getattr(self, "feature_names_in_", [])]
-        write_payload({
-            "format": FORMAT, "format_version": VERSION, "params": params, "spec": self.spec_.to_dict(),
-            "state_dict": {name: tensor.cpu() for name, tensor in self.module_.state_dict().items()},
-            "fitted": fitted, "metadata": dict(metadata or {}),
-            "optimizer": _to_cpu(self.optimizer_.state_dict()),
-        }, path)
-
-    @classmethod
-    def load(cls, path, *, device="auto"):
-        """Load a transformer written by :meth:`save`.
-
-        The network is rebuilt from the saved record, not from the
-        parameters, so a file always loads into the shape it was saved with.
-
-        Parameters
-        ----------
-        path : str, path-like or binary file object
-        device : str, default='auto'
-            Device for inference; 'auto' picks CUDA when present.
-
-        Returns
-        -------
-        GMVAETransformer
-            Fitted, with the saved parameters and weights.
-
-        Raises
-        ------
-        ValueError
-            If the file is not a saved GMVAETransformer, is corrupt, or comes from
-            an incompatible version of skgmvae.
-        """
-        payload = read_payload(path)
-        model = cls(**{**payload["params"], "hidden_sizes": tuple(payload["params"]["hidden_sizes"]), "device": device})
-        spec = NetworkSpec.from_dict(payload["spec"])
-        module = spec.build()
-        module.load_state_dict(payload["state_dict"])
-        fitted = dict(payload["fitted"])
-        feature_names = fitted.pop("feature_names_in_")
-        if feature_names:
-            model.feature_names_in_ = np.asarray(feature_names, dtype=object)
-        fitted["component_usage_"] = fitted["component_usage_"].numpy().astype(np.float64)
-        # Files written before the optimizer was kept: fresh moments, the rate of the last epoch.
-        history = fitted["history_"]
-        fitted.setdefault("learning_rate_", history[-1]["learning_rate"] if history else model.learning_rate)
-        model._set_fitted_state(spec_=spec, module_=module, device_=resolve_device(device),
-                                optimizer_=payload.get("optimizer"), **fitted)
-        return model
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())  # a copy: object.__getstate__ gives the instance's own __dict__
-        if "module_" in state:
-            # Stored on the CPU so that a model fitted on a GPU unpickles anywhere.
-            state["module_"] = copy.deepcopy(self.module_).to("cpu")
-        if state.get("optimizer_") is not None:
-            # Its state alone: the optimizer is rebuilt over the unpickled module's parameters.
-            state["optimizer_"] = _to_cpu(self.optimizer_.state_dict())
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if isinstance(getattr(self, "optimizer_", None), dict):
-            optimizer_state, self.optimizer_ = self.optimizer_, adam(self.module_.parameters(), self.learning_rate_)
-            self.optimizer_.load_state_dict(optimizer_state)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
         tags.non_deterministic = False
         return tags
-
-
-def _to_cpu(state):
-    """A copy of a (nested) state dict with its tensors on the CPU."""
-    if isinstance(state, torch.Tensor):
-        return state.detach().cpu().clone()
-    if isinstance(state, dict):
-        return {key: _to_cpu(value) for key, value in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(_to_cpu(value) for value in state)
-    return state

@@ -1,0 +1,234 @@
+"""What a fitted :class:`~skgmvae.GMVAETransformer` computes: q(c|x), codes, densities, the ELBO, samples."""
+
+import copy
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._runtime import torch_threads
+from .nn.inference import batched_apply
+from .nn.losses import elbo_terms
+
+# Standard-normal draws of the reconstruction term in score_samples.
+_ELBO_DRAWS = 4
+
+
+def responsibilities(log_resp):
+    """q(c|x) from float64 log q(c|x), rows renormalised to sum to 1 exactly."""
+    resp = np.exp(log_resp)
+    return resp / resp.sum(axis=1, keepdims=True)
+
+
+class Inference:
+    """The methods of a fitted transformer: encoding, scoring and sampling."""
+
+    @property
+    def architecture_(self):
+        """{'mlp', 'conv'}: the encoder and decoder of the fitted network (``spec_.architecture``)."""
+        check_is_fitted(self)
+        return self.spec_.architecture
+
+    @property
+    def component_means_(self):
+        """ndarray of shape (k, latent_dim): the mean of p(z|c) of each component, in latent space."""
+        check_is_fitted(self)
+        return self.module_.prior.means.detach().double().cpu().numpy()
+
+    # --------------------------------------------------------------- inference
+    def _inference_module(self, device=None):
+        """The module to run inference with, its device and its floating type.
+
+        On the CPU, a float64 copy: each row's output then no longer depends
+        on the rows it shares a batch with (float32 rounding, amplified by
+        the log-densities, would move q(c|x) measurably). On a GPU, the float32
+        module itself. A CUDA model unpickled where there is no GPU runs on
+        the CPU.
+        """
+        device = device if device is not None else self.device_
+        if device.type == "cuda" and not torch.cuda.is_available():
+            device = torch.device("cpu")
+        if device.type == "cpu":
+            return copy.deepcopy(self.module_).to(device).double().eval(), device, torch.float64
+        return self.module_.to(device).eval(), device, torch.float32
+
+    def _map_batches(self, X, fn):
+        """``fn(module, batch)`` over batches of validated ``X``, as a float64 ndarray."""
+        module, device, dtype = self._inference_module()
+        with torch_threads(self.n_jobs):
+            return batched_apply(lambda batch: fn(module, batch), X, device, dtype=dtype).double().cpu().numpy()
+
+    def _encode(self, X):
+        """[log q(c|x) | mean of q(z|x)] of validated ``X``, shape (n_samples, k + latent_dim)."""
+
+        def log_resp_and_mean(module, batch):
+            mean, _, log_resp = module(batch)
+            return torch.cat([log_resp, mean], dim=1)
+
+        return self._map_batches(X, log_resp_and_mean)
+
+    def transform(self, X):
+        """q(c|x), the latent means, or both, as ``output`` says.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Floats in [0, 1] or uint8 in 0-255.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k), (n_samples, latent_dim) or (n_samples, k + latent_dim)
+            q(c|x) rows sum to 1. Deterministic: they use the mean and
+            variance of q(z|x), not a sample. ``k`` and ``latent_dim`` are
+            those of the fitted network (``spec_``).
+        """
+        check_is_fitted(self)
+        encoded = self._encode(self._validate_X(X, reset=False))
+        k = self.spec_.n_components
+        resp = responsibilities(encoded[:, :k])
+        return {"posterior": resp, "latent": encoded[:, k:], "both": np.hstack([resp, encoded[:, k:]])}[self.output]
+
+    def predict_proba(self, X):
+        """q(c|x), whatever ``output`` says.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k)
+            Rows sum to 1.
+        """
+        check_is_fitted(self)
+        return responsibilities(self._encode(self._validate_X(X, reset=False))[:, :self.spec_.n_components])
+
+    def predict(self, X):
+        """Most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Indices in ``range(k)``.
+        """
+        return self.predict_proba(X).argmax(axis=1)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``c0..c{k-1}`` for q(c|x), ``z0..`` for the latent means.
+
+        Parameters
+        ----------
+        input_features : Ignored
+
+        Returns
+        -------
+        ndarray of str objects
+        """
+        check_is_fitted(self)
+        prefix = type(self).__name__.lower()
+        names = {"posterior": [f"{prefix}_c{i}" for i in range(self.spec_.n_components)],
+                 "latent": [f"{prefix}_z{i}" for i in range(self.spec_.latent_dim)]}
+        chosen = names["posterior"] + names["latent"] if self.output == "both" else names[self.output]
+        return np.asarray(chosen, dtype=object)
+
+    def component_log_density(self, X):
+        """How typical each sample's code is of each component: E_q(z|x)[log p(z|c)].
+
+        q(c|x) is the softmax of this (plus the constant log p(c)) over
+        components; unlike q(c|x), it does not saturate at 1, so it ranks the
+        members of a component from most to least representative.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._map_batches(X, lambda module, batch: module.component_terms(*module.encoder(batch))[0])
+
+    def score_samples(self, X):
+        """ELBO of each sample, a lower bound on log p(x).
+
+        The reconstruction term is averaged over 4 fixed standard-normal
+        draws shared by all samples, so each sample's score is an unbiased
+        estimate that depends neither on the order of the rows nor on the
+        other rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        draws = torch.randn(_ELBO_DRAWS, self.spec_.latent_dim, generator=torch.Generator().manual_seed(0))
+
+        def mean_elbo(module, batch):
+            noises = draws.to(batch)
+            return torch.stack([elbo_terms(module, batch, noise=noise)["elbo"] for noise in noises]).mean(0)
+
+        return self._map_batches(X, mean_elbo)
+
+    def score(self, X, y=None):
+        """Mean ELBO per sample (higher is better); compares models without labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        float
+        """
+        return float(self.score_samples(X).mean())
+
+    def sample(self, n_samples=1, *, component=None, random_state=None):
+        """Generate images from the model.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of images.
+        component : int, optional
+            Draw all images from this component; by default components are
+            drawn from the uniform p(c).
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Pixel probabilities (the Bernoulli means), in [0, 1].
+        components : ndarray of shape (n_samples,)
+            The component each image was drawn from.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        k = self.spec_.n_components
+        rng = check_random_state(random_state)
+        if component is None:
+            components = rng.randint(k, size=n_samples)
+        elif isinstance(component, Integral) and 0 <= component < k:
+            components = np.full(n_samples, component)
+        else:
+            raise ValueError(f"component must be an int in [0, {k - 1}], got {component!r}.")
+        module, device, _ = self._inference_module()
+        generator = torch.Generator(device=device).manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        with torch.no_grad():
+            z = module.prior.sample(torch.as_tensor(components, device=device), generator)
+            images = torch.sigmoid(module.decoder(z)).double().cpu().numpy()
+        return images, components
