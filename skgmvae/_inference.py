@@ -8,7 +8,7 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._runtime import torch_threads
+from ._runtime import draw_seed, torch_threads
 from .nn.inference import batched_apply
 from .nn.losses import elbo_terms
 
@@ -227,7 +227,7 @@ class Inference:
         else:
             raise ValueError(f"component must be an int in [0, {k - 1}], got {component!r}.")
         module, device, _ = self._inference_module()
-        generator = torch.Generator(device=device).manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        generator = torch.Generator(device=device).manual_seed(draw_seed(rng))
         with torch.no_grad():
             z = module.prior.sample(torch.as_tensor(components, device=device), generator)
             images = torch.sigmoid(module.decoder(z)).double().cpu().numpy()

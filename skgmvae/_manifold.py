@@ -6,9 +6,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import KNeighborsRegressor
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._runtime import draw_seed
 
 # Added to the mixture's variances: UMAP packs near-duplicate codes onto almost the same point, where a
 # component's empirical variance would otherwise vanish.
@@ -103,7 +104,7 @@ class UMAPMixture(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             )
         if self.k > n_samples:
             raise ValueError(f"k={self.k} clusters need k <= n_samples, but there are {n_samples} rows. Lower k.")
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = draw_seed(self.random_state)
         # UMAP is reproducible only on one thread; unseeded, it may use every core.
         umap_seed = None if self.random_state is None else seed
         n_neighbors = min(self.n_neighbors, n_samples - 1)

@@ -5,12 +5,29 @@ import os
 import sys
 import time
 
+import numpy as np
 import threadpoolctl
 import torch
+from sklearn.utils import check_random_state
 
 # How long the load of the other processes is measured before a fit starts (/proc/stat ticks are 10 ms).
 _START_SAMPLE_SECONDS = 0.05
 DEVICE_HELP = "'auto', 'cpu', 'cuda', 'cuda:<index>', 'mps' or a torch.device"
+
+
+def draw_seed(random_state):
+    """An int seed for torch (or a nested estimator) drawn from ``random_state``, as scikit-learn draws them.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    int
+        In [0, 2**31 - 1).
+    """
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 def resolve_device(device):

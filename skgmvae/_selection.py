@@ -20,7 +20,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV, check_cv
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -44,6 +43,7 @@ from ._route_policy import (
     umap_block_unavailable,
 )
 from ._routes import FEATURES, _FeatureRoute, _RouteFeatures, check_feature_blocks
+from ._runtime import draw_seed
 from ._splitter import PartiallyLabeledKFold
 from ._transformer import GMVAETransformer
 
@@ -366,7 +366,7 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         _, self.classes_, codes = encode_labels(y, estimator_name=type(self).__name__)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = draw_seed(self.random_state)
         cv = self._splitter(seed)
         source, missing_blocks = self._feature_source(X, len(y), transformer_params)
 

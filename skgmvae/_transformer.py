@@ -15,10 +15,8 @@ rows and writing files in :mod:`skgmvae._io`, the device and threads in
 import warnings
 from numbers import Integral, Real
 
-import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ._fitting import (
@@ -31,7 +29,7 @@ from ._fitting import (
 )
 from ._inference import Inference
 from ._persistence import Persistence
-from ._runtime import adam, resolve_device, resolve_precision, torch_threads
+from ._runtime import adam, draw_seed, resolve_device, resolve_precision, torch_threads
 from ._training import FitSteps
 from ._validation import validate_images
 from .exceptions import TrainingInterrupted
@@ -413,7 +411,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         if continuing:
             self._check_warm_start(spec)
         device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = draw_seed(self.random_state)
         image_shape = square_image_shape(spec.n_features)
         augment = self.augment in (True, "mirror") or (
             self.augment == "auto" and image_shape is not None and image_shape[0] >= AUTO_AUGMENT_MIN_SIDE
