@@ -20,6 +20,10 @@ from ._labels import labeled_mask, split_labels
 from .evaluation import semi_supervised_dtype
 
 
+# The binomial variance the corrections' variance is shrunk towards counts as this many audit rows.
+_PRIOR_ROWS = 2
+
+
 @validate_params(
     {
         "y": ["array-like"],
@@ -91,11 +95,12 @@ def audit_accuracy(estimator, X, y, audit, *, confidence=0.9):
         accuracy = mean_unlabeled(max p(l|x)) + mean_audit(1[predicted = label] - max p(l|x))
 
     The correction removes the confidence's bias whatever it is; the
-    confidence only narrows the interval where it tracks correctness (the
-    interval is a normal one on the corrections, their variance at least the
-    ``p (1 - p)`` of a calibrated model, so that two or three audit rows do not
-    give a falsely narrow one). Without probabilities the estimate is the
-    audit rows' accuracy with its Wilson interval.
+    confidence only narrows the interval where it tracks correctness. The
+    interval is a normal one on the corrections, their variance shrunk
+    towards the binomial variance of the audit accuracy as if two more rows
+    had been seen, so that a few audit rows that happen to be all right do
+    not give a falsely narrow one. Without probabilities the estimate is
+    the audit rows' accuracy with its Wilson interval.
 
     Audit rows left unlabeled were skipped: the estimate reads the labeled
     ones only, and the interval runs from every skipped row wrong to every
@@ -181,9 +186,7 @@ def audit_accuracy(estimator, X, y, audit, *, confidence=0.9):
     if has_proba:
         correction = correct - confidence_audit
         accuracy = confidence_rest.mean() + correction.mean()
-        spread = np.var(correction, ddof=1) if n_audit > 1 else 0.0
-        calibrated = np.mean(confidence_rest * (1 - confidence_rest))
-        half = z * np.sqrt(max(spread, calibrated) / n_audit)
+        half = z * np.sqrt(_correction_variance(correction, correct, z) / n_audit)
         low, high = accuracy - half, accuracy + half
     else:
         accuracy = correct.mean()
@@ -196,6 +199,21 @@ def audit_accuracy(estimator, X, y, audit, *, confidence=0.9):
                                              if has_proba else 1.0)
     return Bunch(**result, accuracy=float(np.clip(accuracy, 0, 1)), low=float(np.clip(low, 0, 1)),
                  high=float(np.clip(high, 0, 1)))
+
+
+def _correction_variance(correction, correct, z):
+    """The variance of ``correct - confidence``, shrunk towards a binomial variance worth two audit rows.
+
+    A few audit rows of an accurate model are often all right, and their
+    corrections then agree: their variance alone would make a falsely
+    narrow interval around an overconfident model. The binomial variance of
+    the audit accuracy, with the Agresti-Coull pseudo-counts, weighs in as
+    two more rows; with many rows the corrections' own variance dominates.
+    """
+    n = len(correction)
+    spread = np.var(correction, ddof=1) if n > 1 else 0.0
+    shrunk_accuracy = (correct.sum() + z**2 / 2) / (n + z**2)
+    return (n * spread + _PRIOR_ROWS * shrunk_accuracy * (1 - shrunk_accuracy)) / (n + _PRIOR_ROWS)
 
 
 def _wilson(successes, n, z):
