@@ -19,7 +19,6 @@ from sklearn.utils.validation import check_array, check_consistent_length, colum
 from ._labels import labeled_mask, split_labels
 from .evaluation import semi_supervised_dtype
 
-
 # The binomial variance the corrections' variance is shrunk towards counts as this many audit rows.
 _PRIOR_ROWS = 2
 

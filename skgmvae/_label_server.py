@@ -91,6 +91,10 @@ class LabelSession:
         cluster view.
     grid_size : int, default=20
         Images per cluster grid.
+    first_images : array-like of int, optional
+        Images (rows of ``paths``) in the order ``suggest_labels`` picks
+        them: the cluster view visits their clusters first
+        (:func:`~skgmvae.labeling.cluster_order`).
 
     Attributes
     ----------
@@ -101,7 +105,7 @@ class LabelSession:
         session on this file), where the page keeps what it could not send.
     """
 
-    def __init__(self, folder, paths, csv_path, *, log_density=None, grid_size=20):
+    def __init__(self, folder, paths, csv_path, *, log_density=None, grid_size=20, first_images=None):
         self.folder = Path(folder).resolve()
         self.paths = list(paths)
         self.index = {path: row for row, path in enumerate(self.paths)}
@@ -115,7 +119,7 @@ class LabelSession:
         self.log_density = None if log_density is None else np.asarray(log_density)
         if self.log_density is not None and len(self.log_density) != len(self.paths):
             raise ValueError(f"log_density has {len(self.log_density)} rows for {len(self.paths)} images.")
-        self.order = None if self.log_density is None else cluster_order(self.log_density)
+        self.order = None if self.log_density is None else cluster_order(self.log_density, first_images)
         self.excluded = set()
         if self.csv_path.exists():
             merged = read_label_files([self.csv_path], self.paths)  # the same checks as predict, before anything

@@ -317,19 +317,31 @@ def _serve_label_session(session, port):
         return make_server(session, 0)
 
 
+def _coverage_order(gmvae, X, paths, labels_path, log_density):
+    """Images in the order ``suggest_labels`` would pick them, one per cluster, given the labels on file."""
+    y = read_label_files([labels_path], paths).labels if Path(labels_path).exists() else None
+    n_unlabeled = len(paths) if y is None else int((~labeled_mask(y)).sum())
+    n_clusters = len(np.unique(np.asarray(log_density).argmax(axis=1)))
+    if min(n_clusters, n_unlabeled) == 0:
+        return None
+    return suggest_labels(gmvae, X, min(n_clusters, n_unlabeled), y=y)
+
+
 def run_label(args):
     from ._label_server import LabelSession, session_url
 
-    log_density = None
+    log_density = first_images = None
     if args.model is not None:
         gmvae = GMVAETransformer.load(args.model)
         data = _read_folder(args.images, read_metadata(args.model))
         paths = data.paths
         log_density = gmvae.component_log_density(data.X)
+        first_images = _coverage_order(gmvae, data.X, paths, args.labels, log_density)
     else:
         folder = Path(args.images)
         paths = [path.relative_to(folder).as_posix() for path in list_image_files(folder)]
-    session = LabelSession(args.images, paths, args.labels, log_density=log_density, grid_size=args.grid_size)
+    session = LabelSession(args.images, paths, args.labels, log_density=log_density, grid_size=args.grid_size,
+                           first_images=first_images)
     server = _serve_label_session(session, args.port)
     url = session_url(server)
     existed = Path(args.labels).exists()

@@ -436,28 +436,36 @@ def labels_csv(paths, labels, *, order=False, views=None, audit=None):
     return buffer.getvalue()
 
 
-def cluster_order(log_density):
-    """The components in the order the cluster view visits them: largest mass first.
+def cluster_order(log_density, first_images=None):
+    """The components in the order the cluster view visits them.
 
     Parameters
     ----------
     log_density : ndarray of shape (n_samples, k)
         ``transformer.component_log_density(X)``; p(c) is uniform, so its
         softmax over components is q(c|x).
+    first_images : array-like of int, optional
+        Images in the order a selection rule would have them labeled
+        (``suggest_labels``): the components they are most probable in come
+        first, in that order.
 
     Returns
     -------
     ndarray of int
-        The components that are the most probable one of at least one image,
-        by their mass (the sum of q(c|x) over the images), largest first.
+        The components that are the most probable one of at least one image:
+        those of ``first_images`` first, then the others by their mass (the
+        sum of q(c|x) over the images), largest first.
     """
     from scipy.special import softmax
 
     log_density = np.asarray(log_density)
+    assigned = log_density.argmax(axis=1)
     mass = softmax(log_density, axis=1).sum(axis=0)
-    present = np.bincount(log_density.argmax(axis=1), minlength=log_density.shape[1]) > 0
-    order = np.argsort(-mass, kind="stable")
-    return order[present[order]]
+    present = np.bincount(assigned, minlength=log_density.shape[1]) > 0
+    by_mass = np.argsort(-mass, kind="stable")
+    led = [] if first_images is None else list(dict.fromkeys(assigned[np.asarray(first_images, dtype=int)].tolist()))
+    rest = [component for component in by_mass[present[by_mass]] if component not in set(led)]
+    return np.asarray(led + rest, dtype=int)
 
 
 def cluster_grid(log_density, component, *, available=None, size=20):

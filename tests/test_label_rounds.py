@@ -205,3 +205,23 @@ def test_suggest_and_predict_write_beside_a_file_that_appeared_meanwhile(fitted,
     assert code == 0, err
     assert (tmp_path / "predictions.csv").read_text() == "another program's table"
     assert len(read_rows(tmp_path / "predictions-1.csv")) == 80 and "predictions-1.csv" in out
+
+
+def test_the_cluster_view_visits_clusters_in_the_order_suggest_would_label_them(fitted, tmp_path):
+    from skgmvae import GMVAETransformer, read_model_metadata, suggest_labels
+    from skgmvae.cli import _coverage_order, _read_folder
+    from skgmvae.labeling import cluster_order
+
+    folder, model, truth = fitted
+    gmvae = GMVAETransformer.load(model)
+    data = _read_folder(str(folder), read_model_metadata(model))
+    log_density = gmvae.component_log_density(data.X)
+    first = _coverage_order(gmvae, data.X, data.paths, tmp_path / "none-yet.csv", log_density)
+    picked = suggest_labels(gmvae, data.X, len(first))
+    np.testing.assert_array_equal(first, picked)
+    order = cluster_order(log_density, first)
+    assert order[0] == log_density[first[0]].argmax()
+    # Labels on file steer it: the first pick labeled, the next order starts elsewhere and skips it.
+    write_labels(tmp_path / "labels.csv", {data.paths[first[0]]: truth[data.paths[first[0]]]}, order=False)
+    after = _coverage_order(gmvae, data.X, data.paths, tmp_path / "labels.csv", log_density)
+    assert first[0] not in after and len(after) == len(first)

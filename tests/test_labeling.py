@@ -328,6 +328,9 @@ def test_cluster_grid_ranks_a_clusters_members_by_their_density():
     log_density = np.log(np.array([[0.9, 0.1, 0.0], [0.6, 0.4, 0.0], [0.8, 0.2, 0.0], [0.2, 0.8, 0.0],
                                    [0.7, 0.3, 0.0]]) + 1e-9)
     assert list(cluster_order(log_density)) == [0, 1]  # mass order; component 2 holds no image
+    # The clusters of the images a selection rule picks come first, in its order, then the others by mass.
+    assert list(cluster_order(log_density, first_images=[3])) == [1, 0]
+    assert list(cluster_order(log_density, first_images=[3, 0, 1])) == [1, 0]
     assert list(cluster_grid(log_density, 0)) == [0, 2, 4, 1]
     assert list(cluster_grid(log_density, 0, size=2)) == [0, 2]
     available = np.array([True, True, False, True, True])
