@@ -16,6 +16,7 @@ SUITE = {
     "label_efficiency": "accuracy",
     "suggest_labels": "accuracy",
     "label_selection": "accuracy",
+    "selection_time": "timing (one checkout)",
     "audit_estimate": "accuracy",
     "cluster_anchor": "accuracy",
     "labeling_loop": "accuracy",
