@@ -89,8 +89,11 @@ def run_model(args, gmvae, X, y, train_seed, n_classes):
                 audit[audit_rows] = True
                 features, route = search.best_estimator_[:-1].transform(matrix), search.best_estimator_[-1]
                 estimate = audit_accuracy(route, features, y_semi, audit)
-                # A person who skips each audit image the route gets wrong with probability 1/2.
-                wrong = audit_rows[search.predict(matrix[audit_rows]) != y[audit_rows]]
+                # A person who skips each audit image the route gets wrong with probability 1/2 (wrong as the
+                # route fitted without the audit labels predicts it, not as the one that learned them).
+                y_chosen = np.where(audit, -1, y_semi)
+                without = fitted_route(matrix, blocks, y_chosen, draw) if n_audit else search
+                wrong = audit_rows[without.predict(matrix[audit_rows]) != y[audit_rows]]
                 skipped = wrong[np.random.RandomState(draw).rand(len(wrong)) < 0.5]
                 y_skipping = y_semi.copy()
                 y_skipping[skipped] = -1

@@ -19,9 +19,6 @@ from sklearn.utils.validation import check_array, check_consistent_length, colum
 from ._labels import labeled_mask, split_labels
 from .evaluation import semi_supervised_dtype
 
-# The binomial variance the corrections' variance is shrunk towards counts as this many audit rows.
-_PRIOR_ROWS = 2
-
 
 @validate_params(
     {
@@ -63,7 +60,11 @@ def draw_audit_rows(y, n_audit, *, exclude=None, random_state=None):
     y = column_or_1d(y)
     free = ~labeled_mask(y)
     if exclude is not None:
-        free[np.asarray(exclude, dtype=int)] = False
+        exclude = np.asarray(exclude, dtype=int)
+        if exclude.size and (exclude.min() < 0 or exclude.max() >= len(y)):
+            raise ValueError(f"exclude holds row indices, each in [0, {len(y)}); got values from {exclude.min()} "
+                             f"to {exclude.max()}.")
+        free[exclude] = False
     rows = np.flatnonzero(free)
     if n_audit > len(rows):
         raise ValueError(f"n_audit must be at most the number of unlabeled rows left to draw from, {len(rows)}; "
@@ -77,11 +78,11 @@ def draw_audit_rows(y, n_audit, *, exclude=None, random_state=None):
         "X": ["array-like"],
         "y": ["array-like"],
         "audit": ["array-like"],
-        "confidence": [Interval(Real, 0, 1, closed="neither")],
+        "confidence_level": [Interval(Real, 0, 1, closed="neither")],
     },
     prefer_skip_nested_validation=True,
 )
-def audit_accuracy(estimator, X, y, audit, *, confidence=0.9):
+def audit_accuracy(estimator, X, y, audit, *, confidence_level=0.9):
     """Accuracy on the unlabeled rows of ``estimator`` fitted on every label, estimated on the audit rows.
 
     Each labeled audit row is predicted by a clone of ``estimator`` fitted on
@@ -93,13 +94,13 @@ def audit_accuracy(estimator, X, y, audit, *, confidence=0.9):
 
         accuracy = mean_unlabeled(max p(l|x)) + mean_audit(1[predicted = label] - max p(l|x))
 
-    The correction removes the confidence's bias whatever it is; the
-    confidence only narrows the interval where it tracks correctness. The
-    interval is a normal one on the corrections, their variance shrunk
-    towards the binomial variance of the audit accuracy as if two more rows
-    had been seen, so that a few audit rows that happen to be all right do
-    not give a falsely narrow one. Without probabilities the estimate is
-    the audit rows' accuracy with its Wilson interval.
+    The correction removes the confidence's bias whatever it is. The
+    interval spans both the normal interval of that estimate (from the
+    corrections' spread) and the Wilson interval of the audit rows' own
+    accuracy: a few audit rows of an overconfident model are often all
+    right, their corrections then agree, and the first alone would be
+    falsely narrow. Without probabilities the estimate is the audit rows'
+    accuracy with its Wilson interval.
 
     Audit rows left unlabeled were skipped: the estimate reads the labeled
     ones only, and the interval runs from every skipped row wrong to every
@@ -109,15 +110,16 @@ def audit_accuracy(estimator, X, y, audit, *, confidence=0.9):
     Parameters
     ----------
     estimator : estimator instance
-        Unfitted; it is cloned and fitted with the semi-supervised
-        convention, ``y == -1`` marking the unlabeled rows.
+        Fitted or not: it is cloned, and each clone fitted with the
+        semi-supervised convention, ``y == -1`` marking the unlabeled rows.
     X : array-like of shape (n_samples, n_features)
         Every row: the labeled, the audit and the unlabeled ones.
     y : array-like of shape (n_samples,)
         Labels, -1 for an unlabeled row (a skipped audit row included).
     audit : array-like of bool, shape (n_samples,)
-        True for the rows drawn as the audit sample (:func:`draw_audit_rows`).
-    confidence : float, default=0.9
+        True for the rows drawn as the audit sample; for the indices
+        :func:`draw_audit_rows` returns, ``np.isin(np.arange(n_samples), rows)``.
+    confidence_level : float, default=0.9
         Coverage of the interval.
 
     Returns
@@ -147,7 +149,10 @@ def audit_accuracy(estimator, X, y, audit, *, confidence=0.9):
     """
     X = check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=False)
     y = column_or_1d(y)
-    audit = column_or_1d(audit).astype(bool)
+    audit = column_or_1d(audit)
+    if audit.dtype != bool:
+        raise TypeError(f"audit must be a boolean mask of shape (n_samples,), got dtype {audit.dtype}; for the "
+                        "row indices draw_audit_rows returns, pass np.isin(np.arange(n_samples), rows).")
     check_consistent_length(X, y, audit)
     labeled, _ = split_labels(y, estimator_name="audit_accuracy", allow_unlabeled=True)
     y = y.astype(semi_supervised_dtype(y.dtype))  # a type that holds -1
@@ -181,15 +186,15 @@ def audit_accuracy(estimator, X, y, audit, *, confidence=0.9):
                    method="confidence corrected by audit" if has_proba else "audit accuracy")
     if n_audit == 0:
         return Bunch(**result, accuracy=float("nan"), low=0.0, high=1.0)
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = stats.norm.ppf(0.5 + confidence_level / 2)
+    low, high = _wilson(correct.sum(), n_audit, z)
     if has_proba:
         correction = correct - confidence_audit
         accuracy = confidence_rest.mean() + correction.mean()
-        half = z * np.sqrt(_correction_variance(correction, correct, z) / n_audit)
-        low, high = accuracy - half, accuracy + half
+        half = z * np.std(correction, ddof=1) / np.sqrt(n_audit) if n_audit > 1 else np.inf
+        low, high = min(low, accuracy - half), max(high, accuracy + half)
     else:
         accuracy = correct.mean()
-        low, high = _wilson(correct.sum(), n_audit, z)
     if n_skipped:
         # Worst and best cases for the skipped rows, each weighed as one audit row more.
         share = n_skipped / (n_audit + n_skipped)
@@ -198,21 +203,6 @@ def audit_accuracy(estimator, X, y, audit, *, confidence=0.9):
                                              if has_proba else 1.0)
     return Bunch(**result, accuracy=float(np.clip(accuracy, 0, 1)), low=float(np.clip(low, 0, 1)),
                  high=float(np.clip(high, 0, 1)))
-
-
-def _correction_variance(correction, correct, z):
-    """The variance of ``correct - confidence``, shrunk towards a binomial variance worth two audit rows.
-
-    A few audit rows of an accurate model are often all right, and their
-    corrections then agree: their variance alone would make a falsely
-    narrow interval around an overconfident model. The binomial variance of
-    the audit accuracy, with the Agresti-Coull pseudo-counts, weighs in as
-    two more rows; with many rows the corrections' own variance dominates.
-    """
-    n = len(correction)
-    spread = np.var(correction, ddof=1) if n > 1 else 0.0
-    shrunk_accuracy = (correct.sum() + z**2 / 2) / (n + z**2)
-    return (n * spread + _PRIOR_ROWS * shrunk_accuracy * (1 - shrunk_accuracy)) / (n + _PRIOR_ROWS)
 
 
 def _wilson(successes, n, z):

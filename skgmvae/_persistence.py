@@ -22,8 +22,8 @@ from ._runtime import adam, resolve_device
 from .nn.modules import NetworkSpec
 
 FORMAT = "skgmvae.GMVAETransformer"
-VERSION = 3
-READABLE_VERSIONS = (2, 3)
+VERSION = 4
+READABLE_VERSIONS = (2, 3, 4)
 # Parameters added after a version-2 file was written take the value that reproduces how it was trained
 # (`output` and `n_jobs` do not change training, so their defaults serve).
 _MISSING_PARAMS = {"contrastive_weight": 0.0, "architecture": "mlp"}
@@ -56,7 +56,8 @@ def read_payload(path):
     -------
     dict
         With the keys ``params``, ``spec``, ``state_dict``, ``fitted`` and
-        ``metadata``.
+        ``metadata``, and from version 4 ``optimizer`` (Adam's state dict;
+        ``fitted`` then holds ``learning_rate_`` too).
 
     Raises
     ------
@@ -78,7 +79,7 @@ def read_payload(path):
         )
     if version == 2:
         return _from_version_2(payload)
-    # Files of this version written before the precision parameter trained in float32.
+    # Version-3 files written before the precision parameter trained in float32.
     payload["fitted"].setdefault("precision_", "float32")
     return payload
 

@@ -55,7 +55,11 @@ def _chosen_route_has(attribute):
         if hasattr(self, "best_estimator_"):
             getattr(self.best_estimator_, attribute)  # its AttributeError names the route's estimator
             return True
-        return any(hasattr(estimator, attribute) for _, estimator in resolve_routes(self.routes).values())
+        try:
+            routes = resolve_routes(self.routes)
+        except ValueError:  # routes fit will refuse, with the reason: let the call say unfitted
+            return True
+        return any(hasattr(estimator, attribute) for _, estimator in routes.values())
     return check
 
 

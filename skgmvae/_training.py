@@ -74,7 +74,7 @@ class FitSteps:
             with self._autocast(precision):
                 return autoencoder_loss(module, x, gen, augmenter, self.contrastive_weight)
 
-        callbacks = [ThreadBudget(threads), *(self.callbacks or []), ProgressBar(disable=not self.verbose)]
+        callbacks = [*(self.callbacks or []), ThreadBudget(threads), ProgressBar(disable=not self.verbose)]
         self._run_epochs("pretraining", loss_fn, optimizer, rows, epochs, generator, self.pretrain_history_, callbacks)
 
     def _initialize_prior(self, rows, seed):
@@ -95,8 +95,15 @@ class FitSteps:
         """
         max_epochs = auto_epochs(self.max_epochs, "max_epochs", len(rows), self.batch_size, self.spec_.architecture)
         continuing = getattr(self, "optimizer_", None) is not None
-        optimizer = self.optimizer_ if continuing else adam(self.module_.parameters(), self.learning_rate)
         cosine = self.learning_rate_schedule == "cosine"
+        if continuing and cosine and self.learning_rate_ <= 0:
+            raise ValueError("warm_start=True continues the cosine schedule from the rate the last fit ended at, "
+                             "and it ended at 0: this fit would take no step. Continue with "
+                             "learning_rate_schedule='constant', or fit afresh with more max_epochs.")
+        optimizer = self.optimizer_ if continuing else adam(self.module_.parameters(), self.learning_rate)
+        if continuing:
+            # Moves the moments to the device the parameters are on now (transform may have moved the module).
+            optimizer.load_state_dict(optimizer.state_dict())
         start_rate = self.learning_rate_ if continuing and cosine else self.learning_rate
         for group in optimizer.param_groups:
             group["lr"] = start_rate
@@ -112,11 +119,13 @@ class FitSteps:
         usage_rows = torch.randperm(len(rows), generator=usage_generator, device=device)[:_USAGE_SAMPLE]
         usage_index = usage_rows if isinstance(rows, torch.Tensor) else np.sort(usage_rows.cpu().numpy())
         usage_sample = to_float_tensor(read_rows(rows, usage_index), device)
-        callbacks = [ComponentRevival(usage_sample, self.min_component_usage, usage_generator, max_epochs),
+        # The user's callbacks first: a stop they ask for is known before revival, which then moves nothing.
+        callbacks = [*(self.callbacks or []),
+                     ComponentRevival(usage_sample, self.min_component_usage, usage_generator, max_epochs),
                      ThreadBudget(threads)]
         if cosine:
             callbacks.append(CosineSchedule(max_epochs * math.ceil(len(rows) / self.batch_size)))
-        callbacks += [*(self.callbacks or []), ProgressBar(disable=not self.verbose)]
+        callbacks.append(ProgressBar(disable=not self.verbose))
         self.optimizer_ = optimizer
         try:
             self._run_epochs("GMVAE", loss_fn, optimizer, rows, max_epochs, generator, self.history_, callbacks)
@@ -126,38 +135,44 @@ class FitSteps:
     def _run_epochs(self, stage, loss_fn, optimizer, rows, n_epochs, generator, history, callbacks):
         """``n_epochs`` of :meth:`_train_epoch`, one ``history`` entry each, the ``callbacks`` around them.
 
-        On Ctrl-C the module goes back to the last completed epoch; a
+        A callback needs only the hooks it uses. On Ctrl-C the module and the
+        optimizer go back to the last completed epoch; a
         :class:`~skgmvae.callbacks.StopTraining` from a callback ends the stage
-        after its epoch.
+        after its epoch (the callbacks after it see ``record['stopped']``).
         """
-        def on_batch_end():
-            for callback in callbacks:
-                callback.on_batch_end(self, stage, optimizer)
+        def hooks(name):
+            return [hook for hook in (getattr(callback, name, None) for callback in callbacks) if hook is not None]
 
-        last_good_state = copy.deepcopy(self.module_.state_dict())
-        for callback in callbacks:
-            callback.on_train_begin(self, stage, n_epochs, optimizer)
+        batch_hooks = hooks("on_batch_end")
+
+        def on_batch_end():
+            for hook in batch_hooks:
+                hook(self, stage, optimizer)
+
+        last_good = copy.deepcopy((self.module_.state_dict(), optimizer.state_dict()))
+        for hook in hooks("on_train_begin"):
+            hook(self, stage, n_epochs, optimizer)
         try:
             for _ in range(n_epochs):
                 record = {"epoch": len(history) + 1,
-                          **self._train_epoch(loss_fn, optimizer, rows, generator, len(history), on_batch_end)}
-                stop = None
-                for callback in callbacks:
+                          **self._train_epoch(loss_fn, optimizer, rows, generator, len(history), on_batch_end),
+                          "learning_rate": optimizer.param_groups[0]["lr"]}
+                for hook in hooks("on_epoch_end"):
                     try:
-                        callback.on_epoch_end(self, stage, record)
+                        hook(self, stage, record)
                     except StopTraining as reason:
-                        stop = record["stopped"] = str(reason)
-                record["learning_rate"] = optimizer.param_groups[0]["lr"]
+                        record["stopped"] = str(reason)
                 history.append(record)
-                last_good_state = copy.deepcopy(self.module_.state_dict())
-                if stop is not None:
+                last_good = copy.deepcopy((self.module_.state_dict(), optimizer.state_dict()))
+                if "stopped" in record:
                     break
         except KeyboardInterrupt:
-            self.module_.load_state_dict(last_good_state)
+            self.module_.load_state_dict(last_good[0])
+            optimizer.load_state_dict(last_good[1])
             raise
         finally:
-            for callback in callbacks:
-                callback.on_train_end(self, stage)
+            for hook in hooks("on_train_end"):
+                hook(self, stage)
 
     def _train_epoch(self, loss_fn, optimizer, rows, generator, epoch, on_batch_end=None):
         """One pass over the rows in shuffled mini-batches, a :meth:`train_step` each, then ``on_batch_end()``;

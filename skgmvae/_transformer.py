@@ -428,7 +428,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
                 # The steps read the record and the module under training; the rest is set once, at the end.
                 self.spec_, self.module_ = spec, self._initialize_module(spec, device)
                 self.pretrain_history_, self.history_ = [], []
-                self.optimizer_ = None
+                self.optimizer_, self.learning_rate_ = None, self.learning_rate
             try:
                 if not continuing:
                     stage = "pretraining"
@@ -451,7 +451,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
             history_=self.history_, pretrain_history_=self.pretrain_history_, component_usage_=usage,
             augment_=augment, interrupted_=interrupt is not None, n_threads_=threads.threads,
             precision_=precision, optimizer_=self.optimizer_,
-            learning_rate_=getattr(self, "learning_rate_", self.learning_rate),
+            learning_rate_=self.learning_rate_,
         )
         warn_if_collapsed(self.component_usage_, self.n_components_used_)
         if interrupt is not None:

@@ -1,12 +1,14 @@
 """Callbacks: what runs around the training loop of :class:`~skgmvae.GMVAETransformer`.
 
-A callback is an object with any of the methods of :class:`Callback`; the loop
-calls them at the start of a stage (``'pretraining'``, then ``'GMVAE'``),
-after each optimizer step, after each epoch and at the end of the stage.
-The transformer builds its own from its parameters (:class:`ThreadBudget`,
-:class:`ComponentRevival`, :class:`CosineSchedule`, :class:`ProgressBar`)
-and runs the ones given in its ``callbacks`` parameter after them, before
-the progress bar, so that what they add to an epoch's record shows there.
+A callback is an object with any of the methods of :class:`Callback` (the
+loop calls those it has); it calls them at the start of a stage
+(``'pretraining'``, then ``'GMVAE'``), after each optimizer step, after each
+epoch and at the end of the stage. The transformer builds its own from its
+parameters (:class:`ComponentRevival`, :class:`ThreadBudget`,
+:class:`CosineSchedule`, :class:`ProgressBar`) and runs the ones given in its
+``callbacks`` parameter first, so that a stop they ask for is known before the
+revival moves components (it then moves none), and what they add to an
+epoch's record shows in the progress bar.
 
 An early-stopping rule raises :class:`StopTraining` from
 :meth:`Callback.on_epoch_end`: the epoch is kept, its record gets
@@ -21,13 +23,13 @@ Examples
 >>> from skgmvae.callbacks import Callback, StopTraining
 >>> class StopWhenSettled(Callback):
 ...     def on_epoch_end(self, transformer, stage, record):
-...         if stage == "GMVAE" and record["components_moved"] == 0:
-...             raise StopTraining("no component moved")
+...         if stage == "GMVAE" and transformer.history_ and transformer.history_[-1]["components_moved"] == 0:
+...             raise StopTraining("no component moved after the last epoch")
 >>> X = np.random.RandomState(0).rand(200, 16)
 >>> gmvae = GMVAETransformer(k=4, max_epochs=20, pretrain_epochs=1, callbacks=[StopWhenSettled()],
 ...                          random_state=0).fit(X)
 >>> gmvae.history_[-1]["stopped"]
-'no component moved'
+'no component moved after the last epoch'
 """
 
 import torch
@@ -56,8 +58,10 @@ class Callback:
         """After each optimizer step."""
 
     def on_epoch_end(self, transformer, stage, record):
-        """After each epoch. ``record`` (dict) holds the epoch's loss terms; entries added here are kept in
-        ``history_`` (GMVAE) or ``pretrain_history_``. Raise :class:`StopTraining` to end the stage."""
+        """After each epoch. ``record`` (dict) holds the epoch's number, loss terms and learning rate, and what
+        the callbacks before this one added; entries added here are kept in ``history_`` (GMVAE) or
+        ``pretrain_history_``, which holds the epochs before this one. Raise :class:`StopTraining` to end the
+        stage."""
 
     def on_train_end(self, transformer, stage):
         """After the last epoch of ``stage``, also when it was stopped or interrupted."""
@@ -81,7 +85,7 @@ class ThreadBudget(Callback):
 
 class ComponentRevival(Callback):
     """Moves the components that hold almost no mass onto codes of random images, after each GMVAE epoch but the
-    last, and records ``components_used`` and ``components_moved``.
+    last (and but one a callback stopped), and records ``components_used`` and ``components_moved``.
 
     Parameters
     ----------
@@ -101,7 +105,8 @@ class ComponentRevival(Callback):
 
     def on_epoch_end(self, transformer, stage, record):
         self._epoch += 1
-        min_usage = 0.0 if self._epoch == self.n_epochs else self.min_usage
+        last = self._epoch == self.n_epochs or "stopped" in record
+        min_usage = 0.0 if last else self.min_usage
         usage, n_moved = revive_components(transformer.module_, self.x_sample, min_usage, self.generator)
         record["components_used"] = effective_components(usage.double().cpu().numpy())
         record["components_moved"] = n_moved

@@ -400,7 +400,7 @@ def _audit_report(search, X, y, audit):
     """The audit estimate of the chosen route's accuracy on the unlabeled images, as a line to print."""
     features = search.best_estimator_[:-1].transform(X)
     try:
-        estimate = audit_accuracy(search.best_estimator_[-1], features, y, audit, confidence=0.9)
+        estimate = audit_accuracy(search.best_estimator_[-1], features, y, audit, confidence_level=0.9)
     except ValueError as error:
         return f"no audit estimate: {error}"
     skipped = (f"; {estimate.n_skipped} audit images are not labeled, and the interval runs from all of them wrong "
@@ -456,7 +456,8 @@ def run_predict(args):
     if search.fallback_reason_ is None and merged.chosen[labeled].any():
         print(f"note: {int(merged.chosen[labeled].sum())} of the labeled images were picked by the model (by "
               "suggest, or in the cluster view): the most typical images of their clusters, easier than the rest, "
-              "so this estimate is optimistic" + (": the audit estimate below is not." if merged.audit.any() else "."))
+              "so this estimate is optimistic"
+              + (": the audit estimate below is made on random images." if merged.audit.any() else "."))
     if merged.audit.any():
         print(_audit_report(search, data.X, y, merged.audit))
     print(f"wrote {out}: a label for each of the {n_images} images, the three likeliest with their scores, and "

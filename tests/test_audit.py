@@ -94,6 +94,51 @@ def test_an_estimator_without_probabilities_gets_the_audit_accuracy_and_a_wilson
     assert estimate.accuracy * 20 == pytest.approx(round(estimate.accuracy * 20))
 
 
+class Overconfident:
+    """A classifier that is right about 80% of the time and always 99% sure (nearest of three fixed centres)."""
+
+    def __init__(self):
+        pass
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def fit(self, X, y):
+        self.classes_ = np.arange(3)
+        return self
+
+    def predict_proba(self, X):
+        centres = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 1.8]])
+        nearest = np.argmin(((X[:, None, :] - centres) ** 2).sum(axis=2), axis=1)
+        proba = np.full((len(X), 3), 0.005)
+        proba[np.arange(len(X)), nearest] = 0.99
+        return proba
+
+    def predict(self, X):
+        return self.predict_proba(X).argmax(axis=1)
+
+
+@pytest.mark.parametrize("n_audit", [4, 8])
+def test_a_few_audit_rows_of_an_overconfident_model_do_not_give_a_falsely_narrow_interval(n_audit):
+    X, y = blobs()
+    truth = np.mean(Overconfident().fit(X, y).predict(X) == y)
+    assert 0.7 < truth < 0.9
+    covered = []
+    for seed in range(200):
+        y_semi = np.full(len(y), -1)
+        y_semi[[0, 150, 300]] = y[[0, 150, 300]]
+        audit = np.zeros(len(y), dtype=bool)
+        audit[draw_audit_rows(y_semi, n_audit, random_state=seed)] = True
+        y_semi[audit] = y[audit]
+        estimate = audit_accuracy(Overconfident(), X, y_semi, audit)
+        rest = y_semi == -1
+        covered.append(estimate.low <= np.mean(Overconfident().predict(X[rest]) == y[rest]) <= estimate.high)
+    assert np.mean(covered) >= 0.85
+
+
 def test_audit_accuracy_refuses_what_it_cannot_estimate():
     X, y = blobs(n_per_class=5)
     audit = np.zeros(len(y), dtype=bool)
@@ -106,6 +151,10 @@ def test_audit_accuracy_refuses_what_it_cannot_estimate():
         audit_accuracy(model, X, only_audit, audit)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         audit_accuracy(model, X, y[:-1], audit[:-1])
+    with pytest.raises(TypeError, match="audit must be a boolean mask.*np.isin"):
+        audit_accuracy(model, X, only_audit, np.flatnonzero(audit))
+    with pytest.raises(ValueError, match=r"exclude holds row indices, each in \[0, 15\)"):
+        draw_audit_rows(np.full(15, -1), 2, exclude=[-1])
 
 
 def test_the_labels_file_marks_the_audit_rows_and_every_reader_keeps_them(tmp_path):

@@ -468,6 +468,8 @@ def test_methods_are_those_of_the_chosen_route(digits_semi, frozen_gmvae):
     # No route has it: absent before fit too, as GridSearchCV's methods follow its estimator's.
     assert not hasattr(RouteSearchCV(frozen_gmvae, ["svc"]), "decision_function")
     assert not hasattr(unfitted, "transform")
+    # Routes fit will refuse do not make hasattr raise: the call says unfitted, fit says what is wrong.
+    assert hasattr(RouteSearchCV("precomputed", ["no-such-route"]), "predict_proba")
 
     decoder = RouteSearchCV(frozen_gmvae, ["hard"], random_state=0).fit(X, y_semi)
     posterior = decoder.transformer_.predict_proba(X)

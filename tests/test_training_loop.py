@@ -32,12 +32,11 @@ def test_warm_start_keeps_the_moments_and_the_rate_never_climbs_back():
     states = enumerate(model.optimizer_.state.values())
     assert any(not torch.equal(moments[name], state["exp_avg"]) for name, state in states)
 
+    # A cosine that ran to its end is at 0: continuing it would take no step, so the warm start says what to do.
     cosine = GMVAETransformer(max_epochs=3, learning_rate_schedule="cosine", warm_start=True, **SMALL).fit(X)
-    cosine.set_params(max_epochs=2)
-    stopped_at = cosine.learning_rate_
-    cosine.fit(X)
-    second = [record["learning_rate"] for record in cosine.history_[3:]]
-    assert max(second) <= stopped_at  # each call decays from where the last one stopped, never from the peak
+    with pytest.raises(ValueError, match="it ended at 0.*learning_rate_schedule='constant'"):
+        cosine.fit(X)
+    assert len(cosine.history_) == 3
 
 
 def test_warm_start_from_a_halfway_cosine_decays_from_there():
@@ -112,10 +111,11 @@ def test_callbacks_run_around_each_stage_and_what_they_record_is_kept():
     kinds = [call[0] for call in recorder.calls]
     assert kinds == ["begin"] + ["batch"] * 6 + ["epoch", "end", "begin"] + (["batch"] * 6 + ["epoch"]) * 2 + ["end"]
     assert recorder.calls[0] == ("begin", "pretraining", 1) and recorder.calls[9] == ("begin", "GMVAE", 2)
-    # A user's callback runs after revival and the thread budget, so it reads what they recorded.
+    # A user's callback runs first: it reads the loss terms and the rate; revival and threads come after it.
     gmvae_epoch = recorder.calls[16]
-    assert {"components_used", "components_moved", "threads", "elbo"} <= set(gmvae_epoch[2])
+    assert {"elbo", "learning_rate"} <= set(gmvae_epoch[2]) and "components_moved" not in gmvae_epoch[2]
     assert all("checkpoint" in record for record in model.history_ + model.pretrain_history_)
+    assert all({"components_moved", "threads"} <= set(record) for record in model.history_)
 
 
 def test_callbacks_leave_the_fit_unchanged_and_clone():
@@ -151,7 +151,9 @@ def test_a_model_file_without_an_optimizer_still_loads(tmp_path):
     model = GMVAETransformer(max_epochs=2, **SMALL).fit(X)
     model.save(tmp_path / "model.pt")
     payload = torch.load(tmp_path / "model.pt", weights_only=True)
-    del payload["optimizer"]
+    assert payload["format_version"] == 4
+    del payload["optimizer"], payload["fitted"]["learning_rate_"]  # what a version-3 file lacks
+    payload["format_version"] = 3
     torch.save(payload, tmp_path / "older.pt")
     older = GMVAETransformer.load(tmp_path / "older.pt", device="cpu")
     np.testing.assert_allclose(older.transform(X), model.transform(X))
@@ -171,3 +173,47 @@ def test_a_failed_warm_start_puts_the_optimizer_back():
         model.set_params(callbacks=[Fails()]).fit(X)
     after = {key: value["exp_avg"] for key, value in enumerate(model.optimizer_.state.values())}
     assert all(torch.equal(before[key], after[key]) for key in before) and len(model.history_) == 2
+
+
+def test_ctrl_c_puts_the_optimizer_back_with_the_model():
+    class Interrupt(Callback):
+        def __init__(self):
+            self.batches = 0
+
+        def on_batch_end(self, transformer, stage, optimizer):
+            self.batches += stage == "GMVAE"
+            if self.batches == 9:  # the third batch of the second GMVAE epoch
+                raise KeyboardInterrupt
+
+    model = GMVAETransformer(max_epochs=3, learning_rate_schedule="cosine", callbacks=[Interrupt()], **SMALL)
+    with pytest.warns(UserWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
+        model.fit(X)
+    assert model.interrupted_ and len(model.history_) == 1
+    assert steps_taken(model.optimizer_) == {6}  # the moments of the last completed epoch, not of the partial one
+    assert model.learning_rate_ == model.history_[-1]["learning_rate"]
+
+
+def test_a_stop_asked_by_a_callback_leaves_no_component_moved_untrained():
+    class StopFirst(Callback):
+        def on_epoch_end(self, transformer, stage, record):
+            if stage == "GMVAE":
+                raise StopTraining("enough")
+
+    eager = dict(SMALL, min_component_usage=0.99)  # most components would move after a full epoch
+    kept_on = GMVAETransformer(max_epochs=2, **eager).fit(X)
+    assert kept_on.history_[0]["components_moved"] > 0
+    stopped = GMVAETransformer(max_epochs=2, callbacks=[StopFirst()], **eager).fit(X)
+    assert len(stopped.history_) == 1 and stopped.history_[0]["components_moved"] == 0
+
+
+def test_a_callback_needs_only_the_hooks_it_uses():
+    class OnlyEpochs:
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_end(self, transformer, stage, record):
+            self.seen.append((stage, record["learning_rate"]))
+
+    watcher = OnlyEpochs()
+    GMVAETransformer(max_epochs=2, callbacks=[watcher], **SMALL).fit(X)
+    assert [stage for stage, _ in watcher.seen] == ["pretraining", "GMVAE", "GMVAE"]
