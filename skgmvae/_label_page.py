@@ -1,6 +1,6 @@
 """The labeling page: one HTML document for the offline file ``suggest`` writes and for ``skgmvae label``.
 
-``__CONFIG__`` is replaced by escaped JSON (:func:`skgmvae.labeling.script_json`).
+``__CONFIG__`` is replaced by escaped JSON (:func:`script_json`).
 Offline (``mode: "offline"``) the images are inline and labels live in
 ``localStorage``; served (``mode: "server"``) the page fetches its state and
 posts each label to the server, which writes the labels CSV and answers item
@@ -11,6 +11,14 @@ attributes), never as markup.
 JavaScript (the constants come from Python through ``config.rule``); the
 tests run it beside the Python rule on the same cases.
 """
+
+import base64
+import html
+import io
+import json
+import secrets
+
+import numpy as np
 
 RULE = r"""
 function makeLabelRule(rule) {
@@ -531,3 +539,53 @@ store.load().then((state) => {
 }).catch((error) => report(`could not load the labels (${error.message})`, true));
 </script></body></html>
 """.replace("__RULE__", RULE.strip())
+
+
+def script_json(value):
+    """``value`` as JSON that can sit inside an HTML ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` become ``\u003c``-style escapes, so that no
+    string (a file name holding ``</script>``, say) can close the element or
+    open a comment, and U+2028/U+2029 are escaped for older JavaScript
+    parsers. Those characters only occur inside JSON strings, where the
+    escapes decode back to the same text.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    for character in "<>&\u2028\u2029":
+        text = text.replace(character, f"\\u{ord(character):04x}")
+    return text
+
+
+def png_data_uri(image, side):
+    """A grey image row in [0, 1] (bright strokes) as a PNG data URI, drawn dark on light."""
+    from PIL import Image
+
+    pixels = np.clip(255 * (1.0 - np.asarray(image, dtype=np.float64).reshape(side, side)), 0, 255)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8), mode="L").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def page_policy(nonce):
+    """The page's Content-Security-Policy: its own script (by ``nonce``) and nothing else.
+
+    The server adds ``frame-ancestors 'none'`` in its HTTP header, the only
+    place where browsers read it.
+    """
+    return ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; connect-src 'self'; "
+            f"script-src 'nonce-{nonce}'; base-uri 'none'; form-action 'none'")
+
+
+def page_html(config, *, title, nonce=None):
+    """The labeling page around ``config`` (offline: the images inline; served: how to reach the server).
+
+    A fresh nonce (or the one given, which the server also sends in its
+    header) allows the page's own script and nothing else, so markup that
+    slipped into the page could not run code. ``config`` holds the label
+    rule's constants under ``'rule'`` (:func:`skgmvae.labeling.rule_config`).
+    """
+    nonce = nonce or secrets.token_urlsafe(16)
+    return (PAGE.replace("__POLICY__", html.escape(page_policy(nonce)))
+            .replace("__NONCE__", nonce)
+            .replace("__TITLE__", html.escape(title))
+            .replace("__CONFIG__", script_json(config)))

@@ -47,16 +47,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
+from ._label_page import page_html, page_policy
 from .labeling import (
     LabelSpellings,
     clean_label,
     cluster_order,
     labels_csv,
     next_cluster,
-    page_html,
-    page_policy,
     read_label_files,
     read_table,
+    rule_config,
     write_atomic,
 )
 
@@ -409,7 +409,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _page(self, headers=()):
         session = self.session
         nonce = secrets.token_urlsafe(16)
-        page = page_html({"mode": "server"}, title=f"Label {session.folder.name or session.folder}", nonce=nonce)
+        page = page_html({"mode": "server", "rule": rule_config()},
+                         title=f"Label {session.folder.name or session.folder}", nonce=nonce)
         return self._send(HTTPStatus.OK, page.encode("utf-8"), "text/html; charset=utf-8",
                           policy=page_policy(nonce), headers=headers)
 

@@ -32,20 +32,16 @@ version) stops every command with the lines named and one way out,
 the first spelling of each label.
 """
 
-import base64
 import csv
 import hashlib
-import html
 import io
-import json
-import secrets
 import unicodedata
 from pathlib import Path
 
 import numpy as np
 
 from ._io import write_atomic  # noqa: F401  (re-exported: the labeling loop writes through it)
-from ._label_page import PAGE as _PAGE
+from ._label_page import page_html, png_data_uri
 from ._validation import UNLABELED
 
 LABELS_COLUMNS = ("path", "label")
@@ -531,31 +527,6 @@ def next_cluster(log_density, order, position, available, excluded=(), *, size=2
     return None
 
 
-def script_json(value):
-    """``value`` as JSON that can sit inside an HTML ``<script>`` element.
-
-    ``<``, ``>`` and ``&`` become ``\u003c``-style escapes, so that no
-    string (a file name holding ``</script>``, say) can close the element or
-    open a comment, and U+2028/U+2029 are escaped for older JavaScript
-    parsers. Those characters only occur inside JSON strings, where the
-    escapes decode back to the same text.
-    """
-    text = json.dumps(value, ensure_ascii=False)
-    for character in "<>&\u2028\u2029":
-        text = text.replace(character, f"\\u{ord(character):04x}")
-    return text
-
-
-def _png_data_uri(image, side):
-    """A grey image row in [0, 1] (bright strokes) as a PNG data URI, drawn dark on light."""
-    from PIL import Image
-
-    pixels = np.clip(255 * (1.0 - np.asarray(image, dtype=np.float64).reshape(side, side)), 0, 255)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels.astype(np.uint8), mode="L").save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def saved_labels_name(csv_name):
     """The name the offline page's Save gives the labels: never the blank file ``suggest --force`` rewrites."""
     return f"{Path(csv_name).stem}-labels.csv"
@@ -598,38 +569,13 @@ def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label th
         "mode": "offline",
         "saveName": saved_labels_name(csv_name),
         "storageKey": f"skgmvae-labels:{csv_name}:{digest}",
-        "items": [{"path": path, "src": _png_data_uri(image, side)} for path, image in zip(paths, images)],
+        "items": [{"path": path, "src": png_data_uri(image, side)} for path, image in zip(paths, images)],
         "auditPaths": [path for path, in_audit in zip(paths, audit or [False] * len(paths)) if in_audit],
     }
-    return page_html(config, title=title)
+    return page_html({**config, "rule": rule_config()}, title=title)
 
 
 def rule_config():
     """The label rule's constants as the page's script reads them (the script holds the same steps)."""
     return {"trimmed": TRIMMED, "refused": dict(REFUSED_CATEGORIES), "maxLength": MAX_LABEL_LENGTH,
             "unlabeled": str(UNLABELED)}
-
-
-def page_policy(nonce):
-    """The page's Content-Security-Policy: its own script (by ``nonce``) and nothing else.
-
-    The server adds ``frame-ancestors 'none'`` in its HTTP header, the only
-    place where browsers read it.
-    """
-    return ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; connect-src 'self'; "
-            f"script-src 'nonce-{nonce}'; base-uri 'none'; form-action 'none'")
-
-
-def page_html(config, *, title, nonce=None):
-    """The labeling page around ``config`` (offline: the images inline; served: how to reach the server).
-
-    A fresh nonce (or the one given, which the server also sends in its
-    header) allows the page's own script and nothing else, so markup that
-    slipped into the page could not run code. The label rule's constants
-    (:func:`rule_config`) are added to ``config``.
-    """
-    nonce = nonce or secrets.token_urlsafe(16)
-    return (_PAGE.replace("__POLICY__", html.escape(page_policy(nonce)))
-            .replace("__NONCE__", nonce)
-            .replace("__TITLE__", html.escape(title))
-            .replace("__CONFIG__", script_json({**config, "rule": rule_config()})))
