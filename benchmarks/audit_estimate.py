@@ -2,7 +2,7 @@
 
 On each cached package-default GMVAE (training seeds) and each budget, a round of labels is chosen as
 ``skgmvae suggest`` chooses it: ``n - n_audit`` images by ``suggest_labels`` and ``n_audit`` drawn at
-random among the others (:func:`skgmvae.draw_audit_rows`, seeded by the draw). The route search of
+random among the others (the audit sizes of ``skgmvae suggest``'s default and of ``--audit-shares``) (:func:`skgmvae.draw_audit_rows`, seeded by the draw). The route search of
 ``predict`` (``RouteSearchCV`` on the precomputed q(c|x), codes and UMAP-mixture posterior) is fitted on all
 of them, and :func:`skgmvae.audit_accuracy` estimates its accuracy from the audit rows. The truth is the
 accuracy of that route on the label candidates left unlabeled. Two ways of labeling are scored: every audit
@@ -69,7 +69,7 @@ def run_model(args, gmvae, X, y, train_seed, n_classes):
     records = []
     for per_class in args.per_class:
         n = n_classes * per_class
-        audit_sizes = sorted({default_audit_size(n), *(max(1, round(share * n)) for share in args.audit_shares)})
+        audit_sizes = sorted({default_audit_size(n), *(max(1, round(share * n)) for share in args.audit_shares)} - {0})
         unaudited = suggest_labels(gmvae, X, n)
         baseline = {}
         for n_audit in [0] + audit_sizes:

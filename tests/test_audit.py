@@ -211,6 +211,6 @@ def test_suggest_mixes_an_audit_sample_in_and_predict_estimates_from_it(fitted, 
     assert code != 0 and "--audit must be between 0 and the number of images suggested, 3; got 4" in err
 
 
-@pytest.mark.parametrize("n, expected", [(1, 0), (4, 0), (5, 1), (20, 2), (100, 10)])
-def test_the_default_audit_sample_is_one_in_ten(n, expected):
+@pytest.mark.parametrize("n, expected", [(1, 0), (10, 0), (19, 0), (20, 2), (26, 3), (100, 10)])
+def test_the_default_audit_sample_is_one_in_ten_from_twenty(n, expected):
     assert cli.default_audit_size(n) == expected
