@@ -2,12 +2,13 @@
 
 On each cached package-default GMVAE (training seeds) and each budget, a round of labels is chosen as
 ``skgmvae suggest`` chooses it: ``n - n_audit`` images by ``suggest_labels`` and ``n_audit`` drawn at
-random among the others (the audit sizes of ``skgmvae suggest``'s default and of ``--audit-shares``) (:func:`skgmvae.draw_audit_rows`, seeded by the draw). The route search of
-``predict`` (``RouteSearchCV`` on the precomputed q(c|x), codes and UMAP-mixture posterior) is fitted on all
-of them, and :func:`skgmvae.audit_accuracy` estimates its accuracy from the audit rows. The truth is the
-accuracy of that route on the label candidates left unlabeled. Two ways of labeling are scored: every audit
-image labeled (``estimate``), and a person who skips each audit image the route gets wrong with probability
-1/2 (``skipping``: the hard ones left out more often).
+random among the others (:func:`skgmvae.draw_audit_rows`, seeded by the draw), for the audit sizes of
+``skgmvae suggest``'s default and of ``--audit-shares``. The route search of ``predict``
+(``RouteSearchCV`` on the precomputed q(c|x), codes and UMAP-mixture posterior) is fitted on all of them,
+and :func:`skgmvae.audit_accuracy` estimates its accuracy from the audit rows. The truth is the accuracy
+of that route on the label candidates left unlabeled. Two ways of labeling are scored: every audit image
+labeled (``estimate``), and a person who skips each audit image the route, fitted without the audit
+labels, gets wrong with probability 1/2 (``skipping``: the hard ones left out more often).
 
 ``audit-estimate.csv`` holds every draw; ``audit-estimate.md`` per budget and audit size: the mean signed
 and absolute error of the estimate (points), how often its 90% interval holds the truth, its mean width, and
