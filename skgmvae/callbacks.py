@@ -52,19 +52,51 @@ class Callback:
     """
 
     def on_train_begin(self, transformer, stage, n_epochs, optimizer):
-        """Before the first epoch of ``stage``, which runs ``n_epochs`` epochs with ``optimizer``."""
+        """Before the first epoch of a stage.
+
+        Parameters
+        ----------
+        transformer : GMVAETransformer
+            The transformer under training; ``transformer.module_`` is the torch module.
+        stage : {'pretraining', 'GMVAE'}
+        n_epochs : int
+            Epochs the stage will run unless stopped.
+        optimizer : torch.optim.Optimizer
+            The stage's optimizer (``transformer.optimizer_`` in GMVAE training).
+        """
 
     def on_batch_end(self, transformer, stage, optimizer):
-        """After each optimizer step."""
+        """After each optimizer step.
+
+        Parameters
+        ----------
+        transformer : GMVAETransformer
+        stage : {'pretraining', 'GMVAE'}
+        optimizer : torch.optim.Optimizer
+        """
 
     def on_epoch_end(self, transformer, stage, record):
-        """After each epoch. ``record`` (dict) holds the epoch's number, loss terms and learning rate, and what
-        the callbacks before this one added; entries added here are kept in ``history_`` (GMVAE) or
-        ``pretrain_history_``, which holds the epochs before this one. Raise :class:`StopTraining` to end the
-        stage."""
+        """After each epoch; raise :class:`StopTraining` to end the stage after it.
+
+        Parameters
+        ----------
+        transformer : GMVAETransformer
+            Its ``history_`` (GMVAE) or ``pretrain_history_`` holds the epochs before this one.
+        stage : {'pretraining', 'GMVAE'}
+        record : dict
+            The epoch's number, loss terms and learning rate, and what the
+            callbacks before this one added; entries added here are kept in
+            the history.
+        """
 
     def on_train_end(self, transformer, stage):
-        """After the last epoch of ``stage``, also when it was stopped or interrupted."""
+        """After the last epoch of a stage, also when it was stopped or interrupted.
+
+        Parameters
+        ----------
+        transformer : GMVAETransformer
+        stage : {'pretraining', 'GMVAE'}
+        """
 
 
 class ThreadBudget(Callback):
