@@ -214,3 +214,14 @@ def test_suggest_mixes_an_audit_sample_in_and_predict_estimates_from_it(fitted, 
 @pytest.mark.parametrize("n, expected", [(1, 0), (10, 0), (19, 0), (20, 2), (26, 3), (100, 10)])
 def test_the_default_audit_sample_is_one_in_ten_from_twenty(n, expected):
     assert cli.default_audit_size(n) == expected
+
+
+def test_labels_fix_keeps_the_audit_column(tmp_path):
+    from skgmvae.labeling import fix_label_files
+
+    csv_path = tmp_path / "round.csv"
+    csv_path.write_text("order,path,label,audit\n1,a.png,Cat,\n2,b.png,cat,1\n3,c.png,,1\n", encoding="utf-8")
+    fix_label_files([csv_path])
+    rows = read_rows(csv_path)
+    assert [(row["label"], row["audit"]) for row in rows] == [("Cat", ""), ("Cat", "1"), ("", "1")]
+    assert list(read_label_files([csv_path], ["a.png", "b.png", "c.png"]).audit) == [False, True, True]
