@@ -63,10 +63,11 @@ def typiclust_on(embedding, n_labels, seed, k=20):
 
 
 def rules(gmvae, X, codes, posterior, umap_embedding):
-    """Rule name to ``(choose(n_labels, seed), seeds)``."""
+    """Rule name to ``(choose(n_labels, seed), seeds)``; the dense kernels are computed when a rule reads them."""
     from skactiveml.pool import TypiClust
 
-    cosine = codes @ codes.T
+    def cosine():
+        return codes @ codes.T
     found = {
         "components": (lambda n, seed: suggest_labels(gmvae, X, n, strategy="representative"), [0]),
         "typiclust": (lambda n, seed: TypiClust(k=20, random_state=seed).query(
@@ -76,8 +77,8 @@ def rules(gmvae, X, codes, posterior, umap_embedding):
     }
     for temperature in (0.05, 0.1, 0.2):
         found[f"coverage-dense-{temperature}"] = (
-            lambda n, seed, t=temperature: dense_coverage(np.exp((cosine - 1) / t), n), [0])
-    for n_neighbors in (10, 30, 100):
+            lambda n, seed, t=temperature: dense_coverage(np.exp((cosine() - 1) / t), n), [0])
+    for n_neighbors in (10, 30, 100, 300):
         for temperature in (0.1, 0.2, "auto"):
             found[f"coverage-{n_neighbors}-{temperature}"] = (
                 lambda n, seed, m=n_neighbors, t=temperature: suggest_labels(gmvae, X, n, n_neighbors=m,
@@ -92,11 +93,18 @@ def main(argv=None):
     arguments.add_argument("--data-dir", default=None)
     arguments.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2])
     arguments.add_argument("--out", required=True)
+    arguments.add_argument("--rules", nargs="+", default=None, help="run only these rules (default: all)")
+    arguments.add_argument("--max-candidates", type=int, default=None,
+                           help="a seeded random subsample of the development candidates (the dense rules hold an "
+                                "n x n kernel)")
     args = arguments.parse_args(argv)
     warnings.simplefilter("ignore", UserWarning)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     part = protocol_split(data, "development")
-    X, y = data["X_pool"][part.candidates], np.asarray(data["y_pool"][part.candidates])
+    candidates = part.candidates
+    if args.max_candidates and len(candidates) > args.max_candidates:
+        candidates = np.sort(np.random.RandomState(0).choice(candidates, args.max_candidates, replace=False))
+    X, y = data["X_pool"][candidates], np.asarray(data["y_pool"][candidates])
     n_classes = len(np.unique(y))
     records = []
     for train_seed in args.train_seeds:
@@ -105,6 +113,8 @@ def main(argv=None):
         codes = normalize(features["latent"])
         umap_embedding = UMAPMixture(gmvae.k, random_state=0).fit(codes).embedding_
         for name, (choose, seeds) in rules(gmvae, X, codes, features["posterior"], umap_embedding).items():
+            if args.rules is not None and name not in args.rules:
+                continue
             for n_labels in [n_classes * per_class for per_class in (1, 2, 4, 8)] + [300]:
                 for seed in seeds:
                     chosen = np.asarray(choose(n_labels, seed))
