@@ -71,10 +71,11 @@ def run_model(args, gmvae, X, y, train_seed, n_classes):
     for per_class in args.per_class:
         n = n_classes * per_class
         audit_sizes = sorted({default_audit_size(n), *(max(1, round(share * n)) for share in args.audit_shares)} - {0})
-        unaudited = suggest_labels(gmvae, X, n)
+        # The greedy coverage order: the first n - n_audit picks are what suggest_labels(n - n_audit) gives.
+        order = suggest_labels(gmvae, X, n)
         baseline = {}
         for n_audit in [0] + audit_sizes:
-            chosen = unaudited if n_audit == 0 else suggest_labels(gmvae, X, n - n_audit)
+            chosen = order[:n - n_audit]
             for draw in range(1 if n_audit == 0 else args.draws):
                 audit_rows = draw_audit_rows(np.full(len(y), -1), n_audit, exclude=chosen, random_state=draw)
                 labeled = np.r_[chosen, audit_rows].astype(int)

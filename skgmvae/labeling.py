@@ -273,7 +273,7 @@ def read_label_files(csv_paths, paths):
                                  f"but {label!r} in {csv_path} (line {line}); correct one of the two files.")
             labels[index] = label
             where.setdefault(index, (csv_path, line))
-            chosen[index] |= not in_audit and ("order" in columns or row.get("view", "").strip() == "cluster")
+            chosen[index] |= "order" in columns or row.get("view", "").strip() == "cluster"
     if clashes:
         raise ValueError(_clash_message(clashes, csv_paths))
     return Bunch(labels=labels, chosen=chosen & ~audit, audit=audit)
