@@ -11,7 +11,8 @@ not chosen. The rules:
 - ``coverage-dense-<temperature>``: greedy facility location with the Gaussian kernel on every pair of codes;
 - ``coverage-posterior``: the same with the kernel ``<q(c|x), q(c|x')>`` that soft decoding reads;
 - ``coverage-<n_neighbors>-<temperature>``: the kernel kept to each code's nearest neighbours, its width
-  fixed or ``'auto'`` (twice the median ``1 - cos`` to the farthest neighbour kept); the rule adopted is
+  fixed or ``'auto'`` (twice the median ``1 - cos`` to the farthest neighbour kept), any count through
+  ``--rules``; the rule adopted is
   30 neighbours, ``'auto'``.
 
 Command::
@@ -62,8 +63,11 @@ def typiclust_on(embedding, n_labels, seed, k=20):
     return np.array(chosen)
 
 
-def rules(gmvae, X, codes, posterior, umap_embedding):
-    """Rule name to ``(choose(n_labels, seed), seeds)``; the dense kernels are computed when a rule reads them."""
+def rules(gmvae, X, codes, posterior, umap_embedding, extra=()):
+    """Rule name to ``(choose(n_labels, seed), seeds)``; the dense kernels are computed when a rule reads them.
+
+    ``extra`` names more ``coverage-<n_neighbors>-<temperature>`` rules than the grid below.
+    """
     from skactiveml.pool import TypiClust
 
     def cosine():
@@ -78,11 +82,15 @@ def rules(gmvae, X, codes, posterior, umap_embedding):
     for temperature in (0.05, 0.1, 0.2):
         found[f"coverage-dense-{temperature}"] = (
             lambda n, seed, t=temperature: dense_coverage(np.exp((cosine() - 1) / t), n), [0])
-    for n_neighbors in (10, 30, 100, 300):
-        for temperature in (0.1, 0.2, "auto"):
-            found[f"coverage-{n_neighbors}-{temperature}"] = (
-                lambda n, seed, m=n_neighbors, t=temperature: suggest_labels(gmvae, X, n, n_neighbors=m,
-                                                                               temperature=t), [0])
+    grid = [(n_neighbors, temperature) for n_neighbors in (10, 30, 100, 300) for temperature in (0.1, 0.2, "auto")]
+    for name in extra:
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] == "coverage" and parts[1].isdigit():
+            grid.append((int(parts[1]), parts[2] if parts[2] == "auto" else float(parts[2])))
+    for n_neighbors, temperature in grid:
+        found[f"coverage-{n_neighbors}-{temperature}"] = (
+            lambda n, seed, m=n_neighbors, t=temperature: suggest_labels(gmvae, X, n, n_neighbors=m,
+                                                                           temperature=t), [0])
     return found
 
 
@@ -112,7 +120,8 @@ def main(argv=None):
         features = gmvae_feature_maker(gmvae, X)(X)
         codes = normalize(features["latent"])
         umap_embedding = UMAPMixture(gmvae.k, random_state=0).fit(codes).embedding_
-        for name, (choose, seeds) in rules(gmvae, X, codes, features["posterior"], umap_embedding).items():
+        for name, (choose, seeds) in rules(gmvae, X, codes, features["posterior"], umap_embedding,
+                                               args.rules or ()).items():
             if args.rules is not None and name not in args.rules:
                 continue
             for n_labels in [n_classes * per_class for per_class in (1, 2, 4, 8)] + [300]:
