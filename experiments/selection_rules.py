@@ -12,8 +12,7 @@ not chosen. The rules:
 - ``coverage-posterior``: the same with the kernel ``<q(c|x), q(c|x')>`` that soft decoding reads;
 - ``coverage-<n_neighbors>-<temperature>``: the kernel kept to each code's nearest neighbours, its width
   fixed or ``'auto'`` (twice the median ``1 - cos`` to the farthest neighbour kept), any count through
-  ``--rules``; the rule adopted is
-  30 neighbours, ``'auto'``.
+  ``--rules``; the rule adopted is 30 neighbours, ``'auto'``.
 
 Command::
 
