@@ -14,6 +14,9 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._labels import split_labels
 
+# n_neighbors='auto' of the coverage rule: a share of the pool, with a floor.
+AUTO_NEIGHBOR_SHARE, AUTO_MIN_NEIGHBORS = 0.01, 30
+
 
 @validate_params(
     {
@@ -22,12 +25,13 @@ from ._labels import split_labels
         "n_labels": [Interval(Integral, 1, None, closed="left")],
         "y": ["array-like", None],
         "strategy": [StrOptions({"coverage", "representative", "uncertain"})],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "temperature": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
     },
     prefer_skip_nested_validation=True,
 )
-def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_neighbors=30, temperature="auto"):
+def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_neighbors="auto",
+                   temperature="auto"):
     """Indices of the images a person should label next.
 
     ``strategy='coverage'`` (the default) chooses the images whose codes
@@ -67,10 +71,12 @@ def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_n
         labeled image belongs to first. None: no image is labeled yet.
     strategy : {'coverage', 'representative', 'uncertain'}, default='coverage'
         The rule, as described above.
-    n_neighbors : int, default=30
+    n_neighbors : 'auto' or int, default='auto'
         ``'coverage'``: an image counts as covered only by a label on one of
         its ``n_neighbors`` nearest codes (itself always among them); at most
-        ``n_samples`` are used.
+        ``n_samples`` are used. ``'auto'``: 1% of ``n_samples``, at least 30,
+        so that the neighbourhood grows with the pool (the user guide shows
+        the evidence).
     temperature : 'auto' or float, default='auto'
         ``'coverage'``: the kernel's width, in units of ``1 - cos`` between
         codes (``exp(-d**2 / (2 * temperature))`` for the distance ``d``
@@ -120,6 +126,8 @@ def _greedy_coverage(codes, n_labels, labeled, n_neighbors, temperature):
     ``1 - 1/e`` of the best set of each size.
     """
     n_samples = len(codes)
+    if n_neighbors == "auto":
+        n_neighbors = max(AUTO_MIN_NEIGHBORS, round(AUTO_NEIGHBOR_SHARE * n_samples))
     n_neighbors = min(n_neighbors, n_samples)
     distance, neighbor = NearestNeighbors(n_neighbors=n_neighbors).fit(codes).kneighbors(codes)
     # A chosen row covers itself fully, also where duplicates of its code crowd it out of its neighbours.

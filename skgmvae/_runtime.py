@@ -166,37 +166,34 @@ def resolve_threads(n_jobs):
 
 
 class ThreadBudget:
-    """The torch threads of one fit; with ``n_jobs=None`` it gives cores back when other processes take them.
+    """The torch threads of one fit stage, given back to other processes as they take cores.
 
-    After each epoch, :meth:`adapt` measures how busy the *other* processes
-    kept the cores this process may run on during that epoch (the busy time
-    of those CPUs minus this process's own, over the wall time) and sets
-    torch's threads to the cores left, between 1 and the starting number.
-    Only the CPUs of this process's affinity set count: a process pinned to
-    two cores of a busy 64-core host looks at its two cores. Torch's OpenMP
-    threads spin while they wait for each other, so a thread whose core is
-    taken by another process stalls all of them.
+    :meth:`adapt` measures how busy the *other* processes kept the cores
+    this process may run on since the last call (the busy time of those CPUs
+    minus this process's own, over the wall time) and sets torch's threads
+    (and NumPy's BLAS threads) to the cores left, between 1 and the starting
+    number. Only the CPUs of this process's affinity set count: a process
+    pinned to two cores of a busy 64-core host looks at its two cores.
+    Torch's OpenMP threads spin while they wait for each other, so a thread
+    whose core is taken by another process stalls all of them. What
+    :class:`skgmvae.callbacks.YieldCores` runs.
 
     Parameters
     ----------
     threads : int
         Threads at the start (and the most it will use).
-    adaptive : bool
-        Whether :meth:`adapt` may change the number.
     """
 
-    def __init__(self, threads, adaptive):
+    def __init__(self, threads):
         self.threads = threads
-        self.adaptive = adaptive and threads > 1
         self._cpus = allowed_cpus()
-        self._mark = self._read() if self.adaptive else None
+        self._mark = self._read() if threads > 1 else None
 
     def start(self):
-        """Measure the other processes' load for a moment and set the threads of the first epoch by it."""
-        if self.adaptive:
+        """Measure the other processes' load for a moment and set the threads by it; returns the number."""
+        if self.threads > 1:
             time.sleep(_START_SAMPLE_SECONDS)
-            self.adapt()
-        return torch.get_num_threads()
+        return self.adapt()
 
     def _read(self):
         """(wall clock, busy seconds of the allowed CPUs, this process's CPU seconds)."""
@@ -210,51 +207,45 @@ class ThreadBudget:
         return time.monotonic(), busy, own.user + own.system
 
     def adapt(self):
-        """Set the threads for the next epoch from the load of the last one; returns the number in use."""
-        if not self.adaptive:
-            return self.threads
+        """Set the threads from the load since the last call; returns the number in use."""
+        if self.threads <= 1:
+            return torch.get_num_threads()
         mark = self._read()
         wall = mark[0] - self._mark[0]
-        if wall > 0.05:  # too short an epoch says nothing
+        if wall > 0.05:  # too short a time says nothing
             others = max(0.0, (mark[1] - self._mark[1]) - (mark[2] - self._mark[2])) / wall
             wanted = int(min(self.threads, max(1, round(len(self._cpus) - others))))
             if wanted != torch.get_num_threads():
                 torch.set_num_threads(wanted)
-                # NumPy's BLAS (the mixture initialisation) follows, until the fit ends.
                 threadpoolctl.threadpool_limits(limits=wanted, user_api="blas")
             self._mark = mark
         return torch.get_num_threads()
 
 
 @contextlib.contextmanager
-def torch_threads(n_jobs, *, adaptive=False):
-    """Run the block with :func:`resolve_threads` torch threads, then restore the global setting.
+def torch_threads(n_jobs):
+    """Run the block with :func:`resolve_threads` torch threads, then restore the global settings.
 
     Parameters
     ----------
     n_jobs : int or None
         See :func:`resolve_threads`.
-    adaptive : bool, default=False
-        For a fit with ``n_jobs=None``: measure the other processes' load
-        first, limit NumPy's BLAS threads too, and let
-        :meth:`ThreadBudget.adapt` follow the load.
 
     Yields
     ------
-    ThreadBudget
-        Its ``threads`` is the number at the start.
+    int
+        The number of threads, fixed for the block unless a
+        :class:`ThreadBudget` changes it; NumPy's BLAS threads are restored
+        afterwards too, for a budget lowers them with torch's.
     """
     previous = torch.get_num_threads()
     wanted = resolve_threads(n_jobs)
     if wanted != previous:
         torch.set_num_threads(wanted)
-    budget = ThreadBudget(wanted, adaptive=adaptive and n_jobs is None)
-    blas_limits = threadpoolctl.threadpool_limits(limits=wanted, user_api="blas") if budget.adaptive else None
+    blas = threadpoolctl.ThreadpoolController().select(user_api="blas").limit(limits=None)  # changes nothing yet
     try:
-        budget.start()
-        yield budget
+        yield wanted
     finally:
-        if blas_limits is not None:
-            blas_limits.restore_original_limits()
+        blas.restore_original_limits()
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)

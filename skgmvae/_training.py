@@ -17,7 +17,7 @@ import torch
 from ._fitting import MAX_INIT_SAMPLES, auto_epochs, fit_code_mixture, random_rows
 from ._io import read_rows
 from ._runtime import adam
-from .callbacks import ComponentRevival, CosineSchedule, ProgressBar, StopTraining, ThreadBudget
+from .callbacks import ComponentRevival, CosineSchedule, ProgressBar, StopTraining
 from .nn.inference import batched_apply, to_float_tensor
 from .nn.losses import autoencoder_loss, gmvae_loss
 from .nn.training import run_epoch
@@ -63,7 +63,7 @@ class FitSteps:
             return contextlib.nullcontext()
         return torch.autocast(self.module_.prior.means.device.type, dtype=torch.bfloat16)
 
-    def _pretrain(self, rows, generator, augmenter, threads, precision):
+    def _pretrain(self, rows, generator, augmenter, precision):
         """Train the encoder and decoder as a deterministic autoencoder (the prior is left alone)."""
         epochs = auto_epochs(self.pretrain_epochs, "pretrain_epochs", len(rows), self.batch_size,
                              self.spec_.architecture)
@@ -74,7 +74,7 @@ class FitSteps:
             with self._autocast(precision):
                 return autoencoder_loss(module, x, gen, augmenter, self.contrastive_weight)
 
-        callbacks = [*(self.callbacks or []), ThreadBudget(threads), ProgressBar(disable=not self.verbose)]
+        callbacks = [*(self.callbacks or []), ProgressBar(disable=not self.verbose)]
         self._run_epochs("pretraining", loss_fn, optimizer, rows, epochs, generator, self.pretrain_history_, callbacks)
 
     def _initialize_prior(self, rows, seed):
@@ -87,7 +87,7 @@ class FitSteps:
         means, variances = fit_code_mixture(codes.double().cpu().numpy(), self.spec_.n_components, rng)
         self.module_.prior.set_components(means, variances)
 
-    def _train(self, rows, generator, augmenter, seed, threads, precision):
+    def _train(self, rows, generator, augmenter, seed, precision):
         """GMVAE training for ``max_epochs`` epochs, appended to ``history_``.
 
         A warm start goes on with ``optimizer_`` (its moments) and, with the
@@ -121,8 +121,7 @@ class FitSteps:
         usage_sample = to_float_tensor(read_rows(rows, usage_index), device)
         # The user's callbacks first: a stop they ask for is known before revival, which then moves nothing.
         callbacks = [*(self.callbacks or []),
-                     ComponentRevival(usage_sample, self.min_component_usage, usage_generator, max_epochs),
-                     ThreadBudget(threads)]
+                     ComponentRevival(usage_sample, self.min_component_usage, usage_generator, max_epochs)]
         if cosine:
             callbacks.append(CosineSchedule(max_epochs * math.ceil(len(rows) / self.batch_size)))
         callbacks.append(ProgressBar(disable=not self.verbose))

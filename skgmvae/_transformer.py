@@ -129,20 +129,22 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         other name torch does not know raises a ValueError.
     n_jobs : int or None, default=None
         Torch intra-op threads used by fit and inference; the global torch
-        setting is restored afterwards. None starts with the fewest of
-        torch's current setting, an enclosing ``threadpoolctl`` / joblib
-        limit, the cores this process may run on, and 1 inside a Dask
-        worker (each worker thread runs its own task); after each epoch it
-        lowers the threads to the cores that other processes left free
-        during that epoch (and raises them again, up to the start, when the
-        cores free up). An int (or -1, every core this process may run on)
-        fixes the number.
+        setting is restored afterwards. None takes the fewest of torch's
+        current setting, an enclosing ``threadpoolctl`` / joblib limit, the
+        cores this process may run on, and 1 inside a Dask worker (each
+        worker thread runs its own task). An int (or -1, every core this
+        process may run on) fixes the number. The number is settled when the
+        call starts, never from the machine's load; to give cores back to
+        other processes during a fit, add
+        :class:`skgmvae.callbacks.YieldCores` to ``callbacks``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, noise and the mixture
-        initialisation. With an int, results on the CPU are reproducible for
-        a fixed number of threads (an int ``n_jobs``: sums taken by another
-        number of threads round differently and move the training path) and
-        the global NumPy / torch random states are left untouched.
+        initialisation. With an int, the same call on the same machine gives
+        the same q(c|x) bit for bit, alone or beside other work, and the
+        global NumPy / torch random states are left untouched. Another
+        number of threads rounds sums differently and moves the training
+        path: for the same result in a search on one process and on a Dask
+        or Ray cluster (whose workers run one thread each), set ``n_jobs=1``.
     verbose : bool, default=False
         Show a tqdm progress bar with the loss terms.
     warm_start : bool, default=False
@@ -183,10 +185,10 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         One entry per epoch of GMVAE training: ``epoch``, ``elbo``,
         ``reconstruction``, ``kl_z``, ``kl_c``, ``consistency``, ``balance``
         (per-sample means), ``learning_rate`` (the step size at the end
-        of the epoch), ``threads`` (torch threads for the next epoch),
-        ``components_used`` (as ``n_components_used_``, on up to 4,096
+        of the epoch), ``components_used`` (as ``n_components_used_``, on up to 4,096
         training images) and ``components_moved`` (see
-        ``min_component_usage``).
+        ``min_component_usage``); callbacks add their own entries
+        (``threads`` with :class:`~skgmvae.callbacks.YieldCores`).
     pretrain_history_ : list of dict
         One entry per pretraining epoch: ``epoch``, ``reconstruction``.
     n_epochs_ : int
@@ -199,8 +201,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
     device_ : torch.device
         Device used for fitting.
     n_threads_ : int
-        Torch intra-op threads the last fit started with (see ``n_jobs``);
-        ``history_`` records the number after each epoch.
+        Torch intra-op threads of the last fit (see ``n_jobs``).
     augment_ : bool
         Whether training used distorted copies of the images (mirrored ones
         too when ``augment='mirror'``).
@@ -421,7 +422,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         precision = resolve_precision(self.precision, device)
         devices = [] if device.type == "cpu" else [device]
         stage, interrupt = None, None
-        with torch_threads(self.n_jobs, adaptive=True) as threads, torch.random.fork_rng(devices=devices):
+        with torch_threads(self.n_jobs) as threads, torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             generator = torch.Generator(device=device).manual_seed(seed)
             if not continuing:
@@ -432,11 +433,11 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
             try:
                 if not continuing:
                     stage = "pretraining"
-                    self._pretrain(rows, generator, augmenter, threads, precision)
+                    self._pretrain(rows, generator, augmenter, precision)
                     stage = None
                     self._initialize_prior(rows, seed)
                 stage = "GMVAE training"
-                self._train(rows, generator, augmenter, seed, threads, precision)
+                self._train(rows, generator, augmenter, seed, precision)
                 stage = None
             except KeyboardInterrupt as error:
                 if stage is None:
@@ -449,7 +450,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         self._set_fitted_state(
             spec_=spec, module_=self.module_, device_=device, n_features_in_=spec.n_features,
             history_=self.history_, pretrain_history_=self.pretrain_history_, component_usage_=usage,
-            augment_=augment, interrupted_=interrupt is not None, n_threads_=threads.threads,
+            augment_=augment, interrupted_=interrupt is not None, n_threads_=threads,
             precision_=precision, optimizer_=self.optimizer_,
             learning_rate_=self.learning_rate_,
         )

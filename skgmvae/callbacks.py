@@ -4,9 +4,9 @@ A callback is an object with any of the methods of :class:`Callback` (the
 loop calls those it has); it calls them at the start of a stage
 (``'pretraining'``, then ``'GMVAE'``), after each optimizer step, after each
 epoch and at the end of the stage. The transformer builds its own from its
-parameters (:class:`ComponentRevival`, :class:`ThreadBudget`,
-:class:`CosineSchedule`, :class:`ProgressBar`) and runs the ones given in its
-``callbacks`` parameter first, so that a stop they ask for is known before the
+parameters (:class:`ComponentRevival`, :class:`CosineSchedule`,
+:class:`ProgressBar`) and runs the ones given in its ``callbacks`` parameter
+first (:class:`YieldCores` is one to add there), so that a stop they ask for is known before the
 revival moves components (it then moves none), and what they add to an
 epoch's record shows in the progress bar.
 
@@ -32,10 +32,12 @@ Examples
 'no component moved after the last epoch'
 """
 
+import threadpoolctl
 import torch
 from tqdm.auto import tqdm
 
 from ._fitting import effective_components
+from ._runtime import ThreadBudget
 from .nn.revival import revive_components
 
 
@@ -99,20 +101,40 @@ class Callback:
         """
 
 
-class ThreadBudget(Callback):
-    """Sets the torch threads of the next epoch from the load of the last one (``n_jobs=None``).
+class YieldCores(Callback):
+    """Gives cores back to other processes during a fit: after each epoch, torch runs on the cores they left free.
 
-    Parameters
-    ----------
-    threads : object with ``adapt()``
-        The thread budget of the fit.
+    By default a fit keeps the threads it started with (see
+    ``GMVAETransformer.n_jobs``), so that the same call gives the same
+    q(c|x) whatever else the machine runs. On a machine shared with other
+    busy processes that costs time: torch's threads spin while they wait for
+    each other, so one whose core is taken stalls the rest. With this
+    callback, each stage measures the other processes' load for a moment
+    before its first epoch and again over each epoch, and sets torch's (and
+    NumPy's BLAS) threads to the cores left, between 1 and the fit's start.
+    The result then depends on the load: sums taken by another number of
+    threads round differently.
+
+    Each epoch's record gets ``threads``, the number for the next epoch.
+
+    Examples
+    --------
+    >>> from skgmvae import GMVAETransformer
+    >>> from skgmvae.callbacks import YieldCores
+    >>> gmvae = GMVAETransformer(callbacks=[YieldCores()])
     """
 
-    def __init__(self, threads):
-        self.threads = threads
+    def on_train_begin(self, transformer, stage, n_epochs, optimizer):
+        self.budget_ = ThreadBudget(torch.get_num_threads())
+        self.budget_.start()
 
     def on_epoch_end(self, transformer, stage, record):
-        record["threads"] = self.threads.adapt()
+        record["threads"] = self.budget_.adapt()
+
+    def on_train_end(self, transformer, stage):
+        # The next stage starts again from the fit's threads, measured afresh.
+        torch.set_num_threads(self.budget_.threads)
+        threadpoolctl.threadpool_limits(limits=self.budget_.threads, user_api="blas")
 
 
 class ComponentRevival(Callback):

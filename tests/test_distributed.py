@@ -13,7 +13,9 @@ from skgmvae._runtime import resolve_threads
 distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")]
 
-SEARCH_GMVAE = dict(latent_dim=6, hidden_sizes=(64,), max_epochs=8, pretrain_epochs=3, random_state=0, device="cpu")
+# n_jobs=1: the workers run one thread each, and another number of threads rounds differently.
+SEARCH_GMVAE = dict(latent_dim=6, hidden_sizes=(64,), max_epochs=8, pretrain_epochs=3, random_state=0, device="cpu",
+                    n_jobs=1)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def test_search_on_dask_equals_the_search_on_one_process(client, partly_labeled_
 def test_a_fit_in_a_one_thread_worker_uses_one_torch_thread(client, partly_labeled_digits):
     X, _ = partly_labeled_digits
     assert client.submit(resolve_threads, None, pure=False).result() == 1
-    fitted = client.submit(GMVAETransformer(k=5, **SEARCH_GMVAE).fit, X, pure=False).result()
+    fitted = client.submit(GMVAETransformer(k=5, **{**SEARCH_GMVAE, "n_jobs": None}).fit, X, pure=False).result()
     assert fitted.n_threads_ == 1
     assert np.allclose(fitted.transform(X[:5]).sum(axis=1), 1.0)  # came back usable
 

@@ -180,7 +180,7 @@ class ScriptedBudget(ThreadBudget):
 
     def __init__(self, marks):
         self.marks = iter(marks)
-        super().__init__(threads=4, adaptive=True)
+        super().__init__(threads=4)
         self._cpus = [0, 1, 2, 3]
 
     def _read(self):
@@ -204,7 +204,8 @@ def test_adapt_ignores_an_epoch_too_short_to_measure_and_never_exceeds_the_start
         torch.set_num_threads(2)
         budget = ScriptedBudget([(0.0, 0.0, 0.0), (0.01, 0.04, 0.0)])
         assert budget.adapt() == 2  # 10 ms say nothing: the threads stay
-        assert ThreadBudget(threads=1, adaptive=True).adapt() == 1  # one thread has nothing to adapt
+        torch.set_num_threads(1)
+        assert ThreadBudget(threads=1).adapt() == 1  # one thread has nothing to adapt
     finally:
         torch.set_num_threads(previous)
 
@@ -212,7 +213,7 @@ def test_adapt_ignores_an_epoch_too_short_to_measure_and_never_exceeds_the_start
 def test_budget_counts_only_the_cpus_this_process_may_run_on():
     import psutil
 
-    budget = ThreadBudget(threads=2, adaptive=True)
+    budget = ThreadBudget(threads=2)
     budget._cpus = [0]
     wall, busy, _ = budget._read()
     assert busy <= sum(psutil.cpu_times(percpu=True)[0][:3]) + sum(psutil.cpu_times(percpu=True)[0][5:8]) + 1.0

@@ -36,8 +36,9 @@ def test_search_on_ray_equals_the_search_on_one_process(local_ray, digits):
     y[np.random.RandomState(0).rand(len(y)) > 0.3] = -1
 
     def search(n_jobs):
+        # n_jobs=1: Ray's workers run one thread each, and another number of threads rounds differently.
         gmvae = GMVAETransformer(latent_dim=6, hidden_sizes=(64,), max_epochs=5, pretrain_epochs=2, random_state=0,
-                                 device="cpu")
+                                 device="cpu", n_jobs=1)
         pipe = Pipeline([("gmvae", gmvae), ("decoder", ClusterLabelDecoder())])
         return GridSearchCV(pipe, {"gmvae__k": [5, 10]}, cv=KFold(2, shuffle=True, random_state=0),
                             scoring=labeled_accuracy_scorer, n_jobs=n_jobs)

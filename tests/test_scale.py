@@ -1,5 +1,7 @@
 """Scale: uint8 and memmap input without copies, thread limits, and a grid search on a Dask cluster."""
 
+import contextlib
+
 import numpy as np
 import pytest
 import threadpoolctl
@@ -86,6 +88,43 @@ def test_default_threads_follow_an_enclosing_threadpoolctl_limit(digits):
     with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
         gmvae = RecordingGMVAE(**TINY).fit(X[:200])
     assert set(gmvae.seen) == {1} and gmvae.n_threads_ == 1
+
+
+@contextlib.contextmanager
+def _loaded():
+    """One process spinning on each core this process may run on, for as long as the test runs."""
+    import subprocess
+    import sys
+
+    from skgmvae._runtime import available_cores
+
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(available_cores())]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def test_the_same_fit_alone_and_on_a_loaded_machine_gives_the_same_posterior(digits):
+    from skgmvae._runtime import available_cores
+    from skgmvae.callbacks import YieldCores
+
+    X = digits[0][:600]
+    params = dict(k=10, max_epochs=3, pretrain_epochs=2, random_state=0, device="cpu")
+    alone = GMVAETransformer(**params).fit(X)
+    with _loaded():
+        loaded = GMVAETransformer(**params).fit(X)
+        yielding = GMVAETransformer(**params, callbacks=[YieldCores()]).fit(X)
+    np.testing.assert_array_equal(loaded.transform(X), alone.transform(X))
+    assert loaded.n_threads_ == alone.n_threads_
+    if available_cores() > 1:
+        # The load was there to see: the opt-in callback gave cores back...
+        assert min(record["threads"] for record in yielding.history_) < yielding.n_threads_
+        # ...and other thread counts round differently, so a fit that followed the load would not repeat.
+        other = GMVAETransformer(**params, n_jobs=alone.n_threads_ - 1).fit(X)
+        assert np.abs(other.transform(X) - alone.transform(X)).max() > 0
 
 
 def test_copy_on_write_memmap_is_read_with_its_changes(digits_uint8, tmp_path):
