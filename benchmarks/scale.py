@@ -10,8 +10,8 @@ through the public API only:
   peak resident memory above the interpreter's (validation of the whole file and the fit's passes over it
   included). The published run used the dense network (``--architecture mlp``, the default here);
 - ``threads``: the digits fit of the scale issue (1,198 rows, k=30, 40 + 50 pretraining epochs) alone and
-  beside a process running torch matrix products on every core, with the default ``n_jobs=None`` and with
-  fixed thread counts;
+  beside a process running torch matrix products on every core, with the default ``n_jobs=None``, with it
+  and ``callbacks.YieldCores`` (``--n-jobs yield``) and with fixed thread counts;
 - ``search``: GridSearchCV over values of K x 3 folds on a data set with ``n_jobs=1`` and on a Dask
   LocalCluster (2 workers x 1 thread), in one process: best parameters, scores and wall times.
 
@@ -105,13 +105,21 @@ def memmap_worker(path, n_images, n_features, architecture="mlp", threads=2):
 
 
 def threads_worker(n_jobs=None):
-    """Seconds of the scale issue's digits fit with ``n_jobs`` (run in a fresh process)."""
+    """Seconds of the scale issue's digits fit with ``n_jobs`` (run in a fresh process).
+
+    ``n_jobs='yield'`` is the default ``n_jobs`` with ``callbacks.YieldCores``.
+    """
     from skgmvae import GMVAETransformer
     from skgmvae.datasets import load_digits_dataset
 
     X = load_digits_dataset().X_train[:1198]
+    settings = {"n_jobs": n_jobs}
+    if n_jobs == "yield":
+        from skgmvae.callbacks import YieldCores
+
+        settings = {"n_jobs": None, "callbacks": [YieldCores()]}
     start = time.perf_counter()
-    GMVAETransformer(k=30, max_epochs=40, pretrain_epochs=50, random_state=0, device="cpu", n_jobs=n_jobs).fit(X)
+    GMVAETransformer(k=30, max_epochs=40, pretrain_epochs=50, random_state=0, device="cpu", **settings).fit(X)
     return {"n_jobs": "None" if n_jobs is None else n_jobs, "seconds": time.perf_counter() - start}
 
 
@@ -195,7 +203,8 @@ def run_memmap(args, folders):
 
 def run_threads(args, folders):
     configurations = {f"n_jobs={n_jobs}, {'beside another process' if beside else 'alone'}":
-                      {"n_jobs": None if n_jobs == "None" else int(n_jobs), "beside": beside}
+                      {"n_jobs": {"None": None, "yield": "yield"}[n_jobs] if n_jobs in ("None", "yield") else int(n_jobs),
+                       "beside": beside}
                       for n_jobs in args.n_jobs for beside in (False, True)}
     rows = _timing.interleave(folders, configurations, args.rounds, "benchmarks.scale", "threads_worker",
                               lambda settings: {"n_jobs": settings["n_jobs"]}, around=_beside_another_process)
@@ -228,7 +237,8 @@ def main(argv=None):
     memmap.add_argument("--threads", type=int, default=2)
     memmap.add_argument("--work-dir", default=None, help="folder for the memmap files (default: the temp folder)")
     threads = parts.add_parser("threads", help="a fit alone and beside another torch process")
-    threads.add_argument("--n-jobs", nargs="+", default=["None", "2", "1"])
+    threads.add_argument("--n-jobs", nargs="+", default=["None", "yield", "2", "1"],
+                         help="'None' (the default), 'yield' (the default with callbacks.YieldCores), counts")
     search = parts.add_parser("search", help="GridSearchCV in one process and on a Dask LocalCluster")
     search.add_argument("--dataset", default="digits")
     search.add_argument("--data-dir", default=None)
