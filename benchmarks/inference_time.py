@@ -1,7 +1,7 @@
 """Time of ``GMVAETransformer.transform`` on many rows, in memory and from a memmap, beside a baseline checkout.
 
-``transform`` runs a float64 copy of the network on the CPU (each row's q(c|x) then does not depend on the
-rows it shares a batch with) and reads a uint8 memmap chunk by chunk. The worker builds the package-default
+``transform`` runs the float32 network on batches of one fixed shape and the mixture in float64, and reads
+a uint8 memmap chunk by chunk. The worker builds the package-default
 network for the data set's images through the public API (a fit of no epoch: the cost of a pass does not
 depend on the weights), then times ``transform`` of ``--rows`` rows: the pool repeated, as a float32 array
 (``memory``) or as a uint8 memmap on disk (``memmap``). Each measurement runs in a fresh process, the

@@ -14,6 +14,13 @@ from .nn.losses import elbo_terms
 
 # Standard-normal draws of the reconstruction term in score_samples.
 _ELBO_DRAWS = 4
+# Rows of every inference batch (the last one padded to it).
+INFERENCE_BATCH_SIZE = 512
+
+
+def _float64_prior(module):
+    """A float64 copy of the module's mixture: the log-densities amplify float32 rounding of the codes."""
+    return copy.deepcopy(module.prior).double()
 
 
 def responsibilities(log_resp):
@@ -39,35 +46,61 @@ class Inference:
 
     # --------------------------------------------------------------- inference
     def _inference_module(self, device=None):
-        """The module to run inference with, its device and its floating type.
+        """The fitted module in eval mode, and the device inference runs on.
 
-        On the CPU, a float64 copy: each row's output then no longer depends
-        on the rows it shares a batch with (float32 rounding, amplified by
-        the log-densities, would move q(c|x) measurably). On a GPU, the float32
-        module itself. A CUDA model unpickled where there is no GPU runs on
-        the CPU.
+        A CUDA model unpickled where there is no GPU runs on the CPU.
         """
         device = device if device is not None else self.device_
         if device.type == "cuda" and not torch.cuda.is_available():
             device = torch.device("cpu")
-        if device.type == "cpu":
-            return copy.deepcopy(self.module_).to(device).double().eval(), device, torch.float64
-        return self.module_.to(device).eval(), device, torch.float32
+        return self.module_.to(device).eval(), device
 
-    def _map_batches(self, X, fn):
-        """``fn(module, batch)`` over batches of validated ``X``, as a float64 ndarray."""
-        module, device, dtype = self._inference_module()
+    def _map_batches(self, X, fn, *, float64_network=False, reduce=None, device=None):
+        """``fn(module, batch)`` over batches of validated ``X``, as a float64 ndarray.
+
+        The network runs in float32 on batches of exactly
+        ``INFERENCE_BATCH_SIZE`` rows (the last one padded): torch picks its
+        kernels by the shape, so with one shape each row is rounded the same
+        way however many rows a call has and whichever rows share its batch.
+        ``float64_network`` runs a float64 copy instead. ``reduce`` (``'sum'``)
+        sums each batch's rows before they are gathered. ``device`` defaults
+        to ``device_``.
+        """
+        module, device = self._inference_module(device)
+        dtype = torch.float32
+        if float64_network:
+            module, dtype = copy.deepcopy(module).double(), torch.float64
+
+        def on_padded_batch(batch):
+            n_rows = len(batch)
+            padded = torch.cat([batch, batch.new_zeros(INFERENCE_BATCH_SIZE - n_rows, batch.shape[1])])
+            rows = fn(module, padded)[:n_rows]
+            return rows.sum(0, keepdim=True) if reduce == "sum" else rows
+
         with torch_threads(self.n_jobs):
-            return batched_apply(lambda batch: fn(module, batch), X, device, dtype=dtype).double().cpu().numpy()
+            result = batched_apply(on_padded_batch, X, device, batch_size=INFERENCE_BATCH_SIZE, dtype=dtype)
+        return result.double().cpu().numpy()
 
     def _encode(self, X):
         """[log q(c|x) | mean of q(z|x)] of validated ``X``, shape (n_samples, k + latent_dim)."""
+        prior = _float64_prior(self.module_)
 
         def log_resp_and_mean(module, batch):
-            mean, _, log_resp = module(batch)
-            return torch.cat([log_resp, mean], dim=1)
+            mean, log_var = module.encoder(batch)
+            mean, log_var = mean.double(), log_var.double()
+            return torch.cat([prior.log_posterior(prior.expected_log_density(mean, log_var)), mean], dim=1)
 
         return self._map_batches(X, log_resp_and_mean)
+
+    def _posterior_mass(self, X, device=None):
+        """Mean of q(c|x) over validated ``X``, shape (k,), without holding q(c|x) of every row."""
+        prior = _float64_prior(self.module_)
+
+        def resp(module, batch):
+            mean, log_var = (part.double() for part in module.encoder(batch))
+            return prior.log_posterior(prior.expected_log_density(mean, log_var)).exp()
+
+        return self._map_batches(X, resp, reduce="sum", device=device).sum(axis=0) / len(X)
 
     def transform(self, X):
         """q(c|x), the latent means, or both, as ``output`` says.
@@ -154,7 +187,13 @@ class Inference:
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._map_batches(X, lambda module, batch: module.component_terms(*module.encoder(batch))[0])
+        prior = _float64_prior(self.module_)
+
+        def expected_log_density(module, batch):
+            mean, log_var = module.encoder(batch)
+            return prior.expected_log_density(mean.double(), log_var.double())
+
+        return self._map_batches(X, expected_log_density)
 
     def score_samples(self, X):
         """ELBO of each sample, a lower bound on log p(x).
@@ -180,7 +219,9 @@ class Inference:
             noises = draws.to(batch)
             return torch.stack([elbo_terms(module, batch, noise=noise)["elbo"] for noise in noises]).mean(0)
 
-        return self._map_batches(X, mean_elbo)
+        # The ELBO sums a log-likelihood over every pixel: a float64 network keeps its rounding below the
+        # differences between models that score() compares.
+        return self._map_batches(X, mean_elbo, float64_network=True)
 
     def score(self, X, y=None):
         """Mean ELBO per sample (higher is better); compares models without labels.
@@ -226,7 +267,7 @@ class Inference:
             components = np.full(n_samples, component)
         else:
             raise ValueError(f"component must be an int in [0, {k - 1}], got {component!r}.")
-        module, device, _ = self._inference_module()
+        module, device = self._inference_module()
         generator = torch.Generator(device=device).manual_seed(draw_seed(rng))
         with torch.no_grad():
             z = module.prior.sample(torch.as_tensor(components, device=device), generator)

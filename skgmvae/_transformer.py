@@ -34,7 +34,6 @@ from ._training import FitSteps
 from ._validation import validate_images
 from .exceptions import TrainingInterrupted
 from .nn.augment import RandomAffine
-from .nn.inference import component_usage
 from .nn.modules import NetworkSpec, conv_image_side
 
 
@@ -445,8 +444,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
                 interrupt = error
                 if stage == "pretraining":
                     self._initialize_prior(rows, seed)
-            module, inference_device, dtype = self._inference_module(device)
-            usage = component_usage(module, X, inference_device, dtype).double().cpu().numpy()
+            usage = self._posterior_mass(X, device)
         self._set_fitted_state(
             spec_=spec, module_=self.module_, device_=device, n_features_in_=spec.n_features,
             history_=self.history_, pretrain_history_=self.pretrain_history_, component_usage_=usage,

@@ -127,6 +127,23 @@ def test_conv_architecture_fits_digits_and_survives_save_and_load(digits, small_
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+def test_each_rows_posterior_is_the_same_alone_in_a_large_call_and_reordered(digits, small_gmvae, architecture):
+    from skgmvae._inference import INFERENCE_BATCH_SIZE
+
+    X, _ = digits
+    X = X[:INFERENCE_BATCH_SIZE + 100]  # two batches, the second one padded
+    gmvae = small_gmvae(architecture=architecture, max_epochs=1, pretrain_epochs=1).fit(X)
+    together = gmvae.transform(X)
+    alone = np.vstack([gmvae.transform(X[i:i + 1]) for i in (0, 5, len(X) - 1)])
+    np.testing.assert_array_equal(alone, together[[0, 5, len(X) - 1]])
+    order = np.random.RandomState(0).permutation(len(X))
+    np.testing.assert_array_equal(gmvae.transform(X[order]), together[order])
+    np.testing.assert_array_equal(gmvae.component_log_density(X[:3]), gmvae.component_log_density(X)[:3])
+    assert together.dtype == np.float64
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
 def test_verbose_shows_progress_bar_and_silent_otherwise(digits, capsys, small_gmvae):
     X, _ = digits
     small_gmvae(max_epochs=2, pretrain_epochs=1, verbose=True).fit(X)
