@@ -17,7 +17,7 @@ import torch
 from ._fitting import MAX_INIT_SAMPLES, auto_epochs, fit_code_mixture, random_rows
 from ._io import read_rows
 from ._runtime import adam
-from .callbacks import ComponentRevival, CosineSchedule, ProgressBar, StopTraining
+from .callbacks import ComponentRevival, CosineSchedule, ProgressBar, StopTraining, StopWhenSettled
 from .nn.inference import batched_apply, to_float_tensor
 from .nn.losses import autoencoder_loss, gmvae_loss
 from .nn.training import run_epoch
@@ -120,10 +120,13 @@ class FitSteps:
         usage_index = usage_rows if isinstance(rows, torch.Tensor) else np.sort(usage_rows.cpu().numpy())
         usage_sample = to_float_tensor(read_rows(rows, usage_index), device)
         # The user's callbacks first: a stop they ask for is known before revival, which then moves nothing.
-        callbacks = [*(self.callbacks or []),
-                     ComponentRevival(usage_sample, self.min_component_usage, usage_generator, max_epochs)]
-        if cosine:
-            callbacks.append(CosineSchedule(max_epochs * math.ceil(len(rows) / self.batch_size)))
+        schedule = CosineSchedule(max_epochs * math.ceil(len(rows) / self.batch_size)) if cosine else None
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
+            callbacks.append(StopWhenSettled(usage_sample, self.tol, self.n_iter_no_change, schedule))
+        callbacks.append(ComponentRevival(usage_sample, self.min_component_usage, usage_generator, max_epochs))
+        if schedule is not None:
+            callbacks.append(schedule)
         callbacks.append(ProgressBar(disable=not self.verbose))
         self.optimizer_ = optimizer
         try:

@@ -165,6 +165,20 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         history, and raising :class:`skgmvae.callbacks.StopTraining` ends the
         stage (the hooks of an early-stopping rule or a checkpoint). They are
         not stored by :meth:`save`.
+    early_stopping : bool, default=False
+        End GMVAE training before ``max_epochs`` once the most probable
+        component of the training images has settled: when under ``tol`` of
+        up to 4,096 of them change component from one epoch to the next,
+        ``n_iter_no_change`` epochs in a row. With the cosine schedule the
+        rate then decays to 0 over ``n_iter_no_change`` more epochs first.
+        ``history_`` records the share that changed (``components_changed``)
+        and, in its last entry, why training stopped (``stopped``).
+    tol : float in [0, 1], default=0.01
+        With ``early_stopping``, the largest share of changed components
+        that counts as settled.
+    n_iter_no_change : int, default=5
+        With ``early_stopping``, the epochs in a row the share must stay
+        under ``tol``.
 
     Attributes
     ----------
@@ -270,6 +284,9 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "callbacks": [list, None],
+        "early_stopping": ["boolean"],
+        "tol": [Interval(Real, 0, 1, closed="both")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -297,6 +314,9 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         verbose=False,
         warm_start=False,
         callbacks=None,
+        early_stopping=False,
+        tol=0.01,
+        n_iter_no_change=5,
     ):
         self.k = k
         self.latent_dim = latent_dim
@@ -320,6 +340,9 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
+        self.early_stopping = early_stopping
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
 
     # ------------------------------------------------------------------ checks
     def _validate_X(self, X, reset):

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from ._fitting import effective_components
 from ._runtime import ThreadBudget
+from .nn.inference import batched_apply
 from .nn.revival import revive_components
 
 
@@ -166,6 +167,74 @@ class ComponentRevival(Callback):
         record["components_moved"] = n_moved
 
 
+class StopWhenSettled(Callback):
+    """Ends GMVAE training once the components of the training images have stopped changing.
+
+    After each epoch it takes the most probable component of every image
+    of a fixed sample of training images, and the share of them whose
+    component differs from the last epoch's (``components_changed`` in the
+    epoch's record). Once that share stays below ``tol`` for
+    ``n_iter_no_change`` epochs in a row, what the decoders read has
+    settled. With a constant learning rate the stage ends there; with the
+    cosine schedule the rate first decays from where it is to 0 over
+    ``n_iter_no_change`` more epochs, so that the stopped model ends at the
+    end of a schedule as a full-length one does. The last record's
+    ``stopped`` says why.
+
+    Parameters
+    ----------
+    x_sample : Tensor of shape (n_samples, n_features)
+        The images whose components are followed.
+    tol : float
+        Largest share of changed components that counts as settled.
+    n_iter_no_change : int
+        Epochs in a row the share must stay below ``tol``.
+    schedule : CosineSchedule or None
+        The schedule to bring to 0 before the stop.
+    """
+
+    def __init__(self, x_sample, tol, n_iter_no_change, schedule=None):
+        self.x_sample, self.tol, self.n_iter_no_change, self.schedule = x_sample, tol, n_iter_no_change, schedule
+
+    def on_train_begin(self, transformer, stage, n_epochs, optimizer):
+        self.components_ = self._components(transformer)
+        self.settled_epochs_, self.cooldown_left_, self.batches_, self.epochs_ = 0, None, 0, 0
+
+    def on_batch_end(self, transformer, stage, optimizer):
+        self.batches_ += 1
+
+    @torch.no_grad()
+    def _components(self, transformer):
+        module = transformer.module_
+        was_training = module.training
+        module.eval()
+        components = batched_apply(lambda batch: module(batch)[2].argmax(1), self.x_sample, self.x_sample.device)
+        module.train(was_training)
+        return components
+
+    def on_epoch_end(self, transformer, stage, record):
+        self.epochs_ += 1
+        components = self._components(transformer)
+        changed = float((components != self.components_).double().mean())
+        self.components_ = components
+        record["components_changed"] = changed
+        if self.cooldown_left_ is not None:
+            self.cooldown_left_ -= 1
+            if self.cooldown_left_ == 0:
+                raise StopTraining(self._reason)
+            return
+        self.settled_epochs_ = self.settled_epochs_ + 1 if changed < self.tol else 0
+        if self.settled_epochs_ < self.n_iter_no_change:
+            return
+        self._reason = (f"settled: under {self.tol:.2%} of {len(self.x_sample)} training images changed "
+                        f"component in each of {self.n_iter_no_change} epochs")
+        if self.schedule is None:
+            raise StopTraining(self._reason)
+        self._reason += f", then the learning rate decayed to 0 over {self.n_iter_no_change} more"
+        self.schedule.finish_within(self.n_iter_no_change * self.batches_ // self.epochs_)
+        self.cooldown_left_ = self.n_iter_no_change
+
+
 class CosineSchedule(Callback):
     """Lowers the learning rate along a half cosine, from the optimizer's rate at the start to 0 after ``n_steps``.
 
@@ -179,9 +248,14 @@ class CosineSchedule(Callback):
         self.n_steps = n_steps
 
     def on_train_begin(self, transformer, stage, n_epochs, optimizer):
-        for group in optimizer.param_groups:
+        self.optimizer_ = optimizer
+        self.finish_within(self.n_steps)
+
+    def finish_within(self, n_steps):
+        """Decay from the rate the optimizer has now to 0 over the next ``n_steps`` steps instead."""
+        for group in self.optimizer_.param_groups:
             group.pop("initial_lr", None)  # start from the rate the optimizer has now
-        self.scheduler_ = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, self.n_steps))
+        self.scheduler_ = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer_, T_max=max(1, n_steps))
 
     def on_batch_end(self, transformer, stage, optimizer):
         self.scheduler_.step()

@@ -217,3 +217,38 @@ def test_a_callback_needs_only_the_hooks_it_uses():
     watcher = OnlyEpochs()
     GMVAETransformer(max_epochs=2, callbacks=[watcher], **SMALL).fit(X)
     assert [stage for stage, _ in watcher.seen] == ["pretraining", "GMVAE", "GMVAE"]
+
+
+# ----------------------------------------------------------------- stopping once settled
+def test_early_stopping_ends_training_once_components_settle_with_the_reason():
+    model = GMVAETransformer(max_epochs=10, early_stopping=True, tol=1.0, n_iter_no_change=2, **SMALL).fit(X)
+    assert len(model.history_) == 2 == model.n_epochs_  # any share is under tol=1: settled after two epochs
+    assert model.history_[-1]["stopped"].startswith("settled: under 100.00% of 192 training images")
+    assert all(0 <= record["components_changed"] <= 1 for record in model.history_)
+    assert model.history_[-1]["components_moved"] == 0  # no revival after the last epoch
+    never = GMVAETransformer(max_epochs=4, early_stopping=True, tol=0.0, n_iter_no_change=1, **SMALL).fit(X)
+    assert len(never.history_) == 4 and "stopped" not in never.history_[-1]  # no share is under 0
+
+
+def test_early_stopping_with_the_cosine_schedule_decays_the_rate_to_zero_first():
+    model = GMVAETransformer(max_epochs=40, learning_rate_schedule="cosine", early_stopping=True, tol=1.0,
+                             n_iter_no_change=2, **SMALL).fit(X)
+    rates = [record["learning_rate"] for record in model.history_]
+    assert len(rates) == 4 and "decayed to 0" in model.history_[-1]["stopped"]
+    assert rates[1] > 0.9 * model.learning_rate  # settled early in a 40-epoch schedule: the rate still high
+    assert rates[2] < rates[1] and model.learning_rate_ == rates[-1] < 1e-9
+
+
+def test_components_changed_counts_the_share_of_images_that_moved_component():
+    from skgmvae.callbacks import StopWhenSettled
+
+    sample = torch.as_tensor(X, dtype=torch.float32)
+    model = GMVAETransformer(max_epochs=1, **SMALL).fit(X)
+    rule = StopWhenSettled(sample, tol=0.5, n_iter_no_change=3)
+    rule.on_train_begin(model, "GMVAE", 1, None)
+    record = {}
+    rule.on_epoch_end(model, "GMVAE", record)
+    assert record["components_changed"] == 0.0  # nothing trained in between
+    rule.components_ = (rule.components_ + 1) % 4
+    rule.on_epoch_end(model, "GMVAE", record)
+    assert record["components_changed"] == 1.0
