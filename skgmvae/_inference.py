@@ -48,9 +48,11 @@ class Inference:
     def _inference_module(self, device=None):
         """The fitted module in eval mode, and the device inference runs on.
 
-        A CUDA model unpickled where there is no GPU runs on the CPU.
+        A CUDA model unpickled where there is no GPU runs on the CPU. During
+        a fit (a callback scoring the model), the device the module trains on.
         """
-        device = device if device is not None else self.device_
+        if device is None:
+            device = getattr(self, "device_", None) or self.module_.prior.means.device
         if device.type == "cuda" and not torch.cuda.is_available():
             device = torch.device("cpu")
         return self.module_.to(device).eval(), device

@@ -252,3 +252,15 @@ def test_components_changed_counts_the_share_of_images_that_moved_component():
     rule.components_ = (rule.components_ + 1) % 4
     rule.on_epoch_end(model, "GMVAE", record)
     assert record["components_changed"] == 1.0
+
+
+def test_a_callback_can_score_the_model_during_training():
+    class Scores(Callback):
+        def on_epoch_end(self, transformer, stage, record):
+            if stage == "GMVAE":
+                record["mean_max_posterior"] = float(transformer.transform(X).max(axis=1).mean())
+
+    model = GMVAETransformer(max_epochs=2, callbacks=[Scores()], **SMALL).fit(X)
+    assert all(0.25 <= record["mean_max_posterior"] <= 1 for record in model.history_)
+    plain = GMVAETransformer(max_epochs=2, **SMALL).fit(X)
+    np.testing.assert_array_equal(model.transform(X), plain.transform(X))  # scoring changed nothing
