@@ -202,9 +202,11 @@ def run_memmap(args, folders):
 
 
 def run_threads(args, folders):
+    def n_jobs_value(text):
+        return {"None": None, "yield": "yield"}[text] if text in ("None", "yield") else int(text)
+
     configurations = {f"n_jobs={n_jobs}, {'beside another process' if beside else 'alone'}":
-                      {"n_jobs": {"None": None, "yield": "yield"}[n_jobs] if n_jobs in ("None", "yield") else int(n_jobs),
-                       "beside": beside}
+                      {"n_jobs": n_jobs_value(n_jobs), "beside": beside}
                       for n_jobs in args.n_jobs for beside in (False, True)}
     rows = _timing.interleave(folders, configurations, args.rounds, "benchmarks.scale", "threads_worker",
                               lambda settings: {"n_jobs": settings["n_jobs"]}, around=_beside_another_process)

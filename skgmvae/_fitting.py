@@ -6,6 +6,7 @@ methods, in the order of the algorithm) read as calls with explicit inputs.
 
 import math
 import warnings
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -13,7 +14,7 @@ from sklearn.mixture import GaussianMixture
 
 from ._io import read_rows
 from .exceptions import ComponentCollapseWarning
-from .nn.modules import conv_image_side
+from .nn.modules import NetworkSpec, conv_image_side
 
 # GaussianMixture on more codes than this gains little and costs seconds.
 MAX_INIT_SAMPLES = 20_000
@@ -120,4 +121,45 @@ def warn_if_collapsed(usage, n_used):
             "Try a lower k, more pretrain_epochs, a lower learning_rate, or more data.",
             ComponentCollapseWarning,
             stacklevel=4,
+        )
+
+
+def network_spec(transformer, X):
+    """The fitted record ``transformer``'s parameters give for ``X``, checked against it; 'auto' resolved here only."""
+    n_samples, n_features = X.shape
+    if transformer.k > n_samples:
+        raise ValueError(
+            f"k={transformer.k} components cannot be fitted on {n_samples} samples: expected "
+            f"k <= n_samples. Lower k or give more data."
+        )
+    if any(not isinstance(width, Integral) or width < 1 for width in transformer.hidden_sizes):
+        raise ValueError(f"hidden_sizes must hold positive ints, got {transformer.hidden_sizes!r}.")
+    if transformer.architecture == "conv" and conv_image_side(n_features) is None:
+        raise ValueError(
+            f"architecture='conv' needs square images whose side is a multiple of 4 (e.g. 28x28), but "
+            f"n_features={n_features} is not one. Use architecture='mlp'."
+        )
+    if transformer.augment in (True, "mirror") and square_image_shape(n_features) is None:
+        raise ValueError(
+            f"augment={transformer.augment!r} distorts square images, but n_features={n_features} is not a "
+            "square number. Set augment=False for non-image data."
+        )
+    return NetworkSpec(n_features, transformer.k, transformer.latent_dim,
+                       tuple(int(w) for w in transformer.hidden_sizes),
+                       resolve_architecture(transformer.architecture, n_features))
+
+
+# The parameter that sets each field of a NetworkSpec, where their names differ.
+_PARAM_OF_FIELD = {"n_components": "k"}
+
+
+def check_same_network(fitted, spec):
+    """Refuse to continue a fitted network (``fitted``) whose shape the current parameters (``spec``) change."""
+    changed = fitted.differences(spec)
+    if changed:
+        said = ", ".join(f"{_PARAM_OF_FIELD.get(name, name)}={new!r} (fitted: {old!r})"
+                         for name, (old, new) in changed.items())
+        raise ValueError(
+            f"warm_start=True continues the fitted network, but the parameters now give another shape: "
+            f"{said}. Set them back, or set warm_start=False to start afresh."
         )

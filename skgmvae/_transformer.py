@@ -21,8 +21,9 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ._fitting import (
     AUTO_AUGMENT_MIN_SIDE,
+    check_same_network,
     effective_components,
-    resolve_architecture,
+    network_spec,
     square_image_shape,
     training_rows,
     warn_if_collapsed,
@@ -34,7 +35,6 @@ from ._training import FitSteps
 from ._validation import validate_images
 from .exceptions import TrainingInterrupted
 from .nn.augment import RandomAffine
-from .nn.modules import NetworkSpec, conv_image_side
 
 
 class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseEstimator):
@@ -51,10 +51,8 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
     Parameters
     ----------
     k : int, default=200
-        Number of mixture components (clusters). More components than
-        classes let each class spread over several clusters (styles of a
-        letter); the soft decoder pools them. Choose it by labeled
-        cross-validation (see the benchmark page).
+        Number of mixture components (clusters); more than the classes, so
+        that a class spreads over several (user guide, "Choosing K").
     latent_dim : int, default=32
         Dimension of the latent code z.
     hidden_sizes : tuple of int, default=(512, 256)
@@ -62,13 +60,9 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         With ``architecture='conv'`` the flattened feature map takes the place
         of the first width.
     architecture : {'auto', 'mlp', 'conv'}, default='auto'
-        Dense encoder and decoder, or two stride-2 convolutions (32 and 64
-        channels) before the dense layers of the encoder and two transposed
-        ones after those of the decoder (square images whose side is a
-        multiple of 4, e.g. 28x28). 'auto' picks 'conv' for such images at
-        least 16 pixels wide and 'mlp' otherwise. A convolutional step costs
-        more than a dense one, so with 'conv' the 'auto' training lengths are
-        shorter (see ``max_epochs``).
+        Dense encoder and decoder, or two stride-2 convolutions around the
+        dense layers (square images whose side is a multiple of 4). 'auto'
+        picks 'conv' for such images at least 16 pixels wide.
     max_epochs : int or 'auto', default='auto'
         Epochs of GMVAE training after pretraining. 'auto' gives about
         24,000 optimizer steps with the dense architecture, within 10 to 100
@@ -104,19 +98,15 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         With ``augment``, weight of NT-Xent (SimCLR, temperature 0.3) between
         the q(z|x) means of two distortions of each image; 0 turns it off.
     min_component_usage : float in [0, 1), default=0.25
-        Guard against component collapse during training: after each epoch
-        but the last, a component whose share of the posterior mass (on up
-        to 4,096 training images) is below ``min_component_usage / k`` is
-        moved onto the code of a random training image, with the median
-        variance of the other components, as k-means re-seeds empty
-        clusters. 0 turns it off.
+        After each epoch but the last, a component whose share of the
+        posterior mass (on up to 4,096 training images) is below
+        ``min_component_usage / k`` is moved onto the code of a random
+        training image, as k-means re-seeds empty clusters. 0 turns it off.
     precision : {'float32', 'bfloat16', 'auto'}, default='float32'
-        Compute type of the convolutions and matrix products during
-        training (torch autocast); the mixture's log-densities, the losses
-        and inference stay in full precision. 'auto' is 'bfloat16' where the
-        device computes it natively (a CPU with AVX-512 BF16 or AMX, a
-        recent GPU) and 'float32' elsewhere; 'bfloat16' on a CPU without it
-        is emulated, and slow.
+        Compute type of the layers during training (torch autocast); the
+        mixture, the losses and inference stay in full precision. 'auto' is
+        'bfloat16' where the device computes it natively (AVX-512 BF16 or
+        AMX, a recent GPU), else 'float32'.
     output : {'posterior', 'latent', 'both'}, default='posterior'
         What :meth:`transform` returns: q(c|x) (shape (n, k), the input of
         :class:`ClusterLabelDecoder`), the mean of q(z|x) (shape
@@ -127,52 +117,37 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         Torch device; 'auto' picks CUDA when available, else the CPU. Any
         other name torch does not know raises a ValueError.
     n_jobs : int or None, default=None
-        Torch intra-op threads used by fit and inference; the global torch
-        setting is restored afterwards. None takes the fewest of torch's
-        current setting, an enclosing ``threadpoolctl`` / joblib limit, the
-        cores this process may run on, and 1 inside a Dask worker (each
-        worker thread runs its own task). An int (or -1, every core this
-        process may run on) fixes the number. The number is settled when the
-        call starts, never from the machine's load; to give cores back to
-        other processes during a fit, add
-        :class:`skgmvae.callbacks.YieldCores` to ``callbacks``.
+        Torch intra-op threads of fit and inference, settled when the call
+        starts (never from the machine's load). None takes the fewest of
+        torch's setting, an enclosing ``threadpoolctl`` / joblib limit, the
+        cores this process may run on, and 1 inside a Dask worker; -1 every
+        core this process may run on. To give cores back to other processes
+        during a fit, add :class:`skgmvae.callbacks.YieldCores` to
+        ``callbacks`` (see :doc:`/scaling`).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, noise and the mixture
         initialisation. With an int, the same call on the same machine gives
-        the same q(c|x) bit for bit, alone or beside other work, and the
-        global NumPy / torch random states are left untouched. Another
-        number of threads rounds sums differently and moves the training
-        path: for the same result in a search on one process and on a Dask
-        or Ray cluster (whose workers run one thread each), set ``n_jobs=1``.
+        the same q(c|x) bit for bit, alone or beside other work, without
+        touching the global random states. Another number of threads rounds
+        differently: for the same search on one process as on Dask or Ray
+        workers of one thread, set ``n_jobs=1``.
     verbose : bool, default=False
         Show a tqdm progress bar with the loss terms.
     warm_start : bool, default=False
-        When fitted already, continue training the current model for
-        ``max_epochs`` more epochs instead of starting again. The network
-        must keep its shape: a change of ``k``, ``latent_dim``,
-        ``hidden_sizes`` or ``architecture`` raises a ValueError (set
-        ``warm_start=False`` to start afresh), as does data with another
-        number of features. Training goes on with ``optimizer_`` (Adam's
-        moments carry over); with the cosine schedule each call decays from
-        the rate the last one ended at (``learning_rate_``) to 0, so the rate
-        never climbs back to ``learning_rate``: to train longer at a useful
-        rate, fit once with more ``max_epochs`` or continue with
-        ``learning_rate_schedule='constant'``.
+        When fitted already, train the current model for ``max_epochs`` more
+        epochs with ``optimizer_`` instead of starting again; the network
+        must keep its shape. With the cosine schedule each call decays from
+        the rate the last one ended at (user guide, "Extending and continuing
+        training").
     callbacks : list of Callback or None, default=None
         Objects with the methods of :class:`skgmvae.callbacks.Callback`,
-        called around every stage, step and epoch of training, after the
-        built-in ones: what they add to an epoch's record is kept in the
-        history, and raising :class:`skgmvae.callbacks.StopTraining` ends the
-        stage (the hooks of an early-stopping rule or a checkpoint). They are
-        not stored by :meth:`save`.
+        called around every stage, step and epoch of training before the
+        built-in ones; not stored by :meth:`save`.
     early_stopping : bool, default=False
-        End GMVAE training before ``max_epochs`` once the most probable
-        component of the training images has settled: when under ``tol`` of
-        up to 4,096 of them change component from one epoch to the next,
-        ``n_iter_no_change`` epochs in a row. With the cosine schedule the
-        rate then decays to 0 over ``n_iter_no_change`` more epochs first.
-        ``history_`` records the share that changed (``components_changed``)
-        and, in its last entry, why training stopped (``stopped``).
+        End GMVAE training once under ``tol`` of up to 4,096 training images
+        change most probable component from one epoch to the next,
+        ``n_iter_no_change`` epochs in a row (with the cosine schedule, after
+        the rate has decayed to 0 over that many more epochs).
     tol : float in [0, 1], default=0.01
         With ``early_stopping``, the largest share of changed components
         that counts as settled.
@@ -197,11 +172,12 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
     history_ : list of dict
         One entry per epoch of GMVAE training: ``epoch``, ``elbo``,
         ``reconstruction``, ``kl_z``, ``kl_c``, ``consistency``, ``balance``
-        (per-sample means), ``learning_rate`` (the step size at the end
-        of the epoch), ``components_used`` (as ``n_components_used_``, on up to 4,096
-        training images) and ``components_moved`` (see
-        ``min_component_usage``); callbacks add their own entries
-        (``threads`` with :class:`~skgmvae.callbacks.YieldCores`).
+        (per-sample means), ``learning_rate`` (at the end of the epoch),
+        ``components_used`` (as ``n_components_used_``, on up to 4,096
+        training images), ``components_moved`` (see
+        ``min_component_usage``), with ``early_stopping``
+        ``components_changed`` and in the last entry ``stopped``; callbacks
+        add their own entries.
     pretrain_history_ : list of dict
         One entry per pretraining epoch: ``epoch``, ``reconstruction``.
     n_epochs_ : int
@@ -229,11 +205,10 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
     learning_rate_ : float
         The learning rate at the end of the last fit.
     interrupted_ : bool
-        Whether the last fit was stopped by KeyboardInterrupt (Ctrl-C). The
-        weights are then those of the last completed epoch (an interrupt
-        during pretraining fits the mixture on that epoch's codes and skips
-        GMVAE training), a :class:`TrainingInterrupted` warning says where, and
-        the interrupt is raised again so that an enclosing search stops.
+        Whether the last fit was stopped by KeyboardInterrupt (Ctrl-C); the
+        weights are those of the last completed epoch, a
+        :class:`TrainingInterrupted` warning says where, and the interrupt
+        is raised again.
 
     Notes
     -----
@@ -242,8 +217,8 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
     from ``spec_``), ``_pretrain`` (autoencoder), ``_initialize_prior``
     (mixture fitted on the codes), ``_train`` (GMVAE epochs, each one
     ``_train_epoch``, whose mini-batches each go through the public
-    :meth:`train_step`, then the callbacks: component revival, the thread
-    budget, the schedule, the user's, the progress bar;
+    :meth:`train_step`, then the callbacks: the user's, the stopping rule,
+    component revival, the schedule, the progress bar;
     :mod:`skgmvae.callbacks`).
 
     Input: floats in [0, 1], or ``uint8`` images read as ``value / 255``. A
@@ -348,42 +323,6 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
     def _validate_X(self, X, reset):
         return validate_images(self, X, reset=reset)
 
-    def _network_spec(self, X):
-        """The fitted record the parameters give for ``X``, checked against it; 'auto' is resolved here only."""
-        n_samples, n_features = X.shape
-        if self.k > n_samples:
-            raise ValueError(
-                f"k={self.k} components cannot be fitted on {n_samples} samples: expected "
-                f"k <= n_samples. Lower k or give more data."
-            )
-        if any(not isinstance(width, Integral) or width < 1 for width in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes must hold positive ints, got {self.hidden_sizes!r}.")
-        if self.architecture == "conv" and conv_image_side(n_features) is None:
-            raise ValueError(
-                f"architecture='conv' needs square images whose side is a multiple of 4 (e.g. 28x28), but "
-                f"n_features={n_features} is not one. Use architecture='mlp'."
-            )
-        if self.augment in (True, "mirror") and square_image_shape(n_features) is None:
-            raise ValueError(
-                f"augment={self.augment!r} distorts square images, but n_features={n_features} is not a "
-                "square number. Set augment=False for non-image data."
-            )
-        return NetworkSpec(n_features, self.k, self.latent_dim, tuple(int(w) for w in self.hidden_sizes),
-                           resolve_architecture(self.architecture, n_features))
-
-    def _check_warm_start(self, spec):
-        """Refuse to continue a fitted network whose shape the current parameters would change."""
-        changed = self.spec_.differences(spec)
-        if changed:
-            said = ", ".join(f"{self._PARAM_OF_FIELD.get(name, name)}={new!r} (fitted: {old!r})"
-                             for name, (old, new) in changed.items())
-            raise ValueError(
-                f"warm_start=True continues the fitted network, but the parameters now give another shape: "
-                f"{said}. Set them back, or set warm_start=False to start afresh."
-            )
-
-    _PARAM_OF_FIELD = {"n_components": "k"}
-
     # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -430,9 +369,9 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         """The body of :meth:`fit`; returns the KeyboardInterrupt to raise again once the state is set, or None."""
         continuing = self.warm_start and hasattr(self, "module_")
         X = self._validate_X(X, reset=not continuing)
-        spec = self._network_spec(X)
+        spec = network_spec(self, X)
         if continuing:
-            self._check_warm_start(spec)
+            check_same_network(self.spec_, spec)
         device = resolve_device(self.device)
         seed = draw_seed(self.random_state)
         image_shape = square_image_shape(spec.n_features)
