@@ -334,7 +334,8 @@ def _coverage_order(gmvae, X, paths, labels_path, log_density):
 
 
 def run_label(args):
-    from ._label_server import LabelSession, session_url
+    from ._label_server import session_url
+    from ._label_session import LabelSession
 
     log_density = first_images = None
     if args.model is not None:
