@@ -18,7 +18,8 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from skgmvae import GMVAETransformer
-from skgmvae._label_server import LabelSession, make_server, session_url
+from skgmvae._label_server import make_server, session_url
+from skgmvae._label_session import LabelSession
 from skgmvae.datasets import load_image_folder
 
 STATIC = Path(__file__).parent / "_static"

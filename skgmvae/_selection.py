@@ -5,20 +5,17 @@ A route turns the GMVAE's features into classes with a few labels
 of labels. Only the routes use labels, so only they are cross-validated: the
 GMVAE (and the UMAP mixture, unsupervised too) is fitted once on every row, the
 features are computed once, and a :class:`~sklearn.model_selection.GridSearchCV`
-over the route step runs on that feature matrix.
+over the route step runs on that feature matrix. The steps of ``fit`` are
+methods of :class:`~skgmvae._search_steps.SearchSteps`.
 """
 
-import copy
-import time
 import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn import config_context
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
-from sklearn.exceptions import NotFittedError
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import GridSearchCV, check_cv
+from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metadata_routing import (
@@ -29,21 +26,19 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from ._labeled import labeled_accuracy_score, labeled_accuracy_scorer
 from ._labels import encode_labels
-from ._manifold import UMAPMixture
 from ._route_policy import (
     check_routes,
     fallback_reason,
     fallback_route,
-    first_within_one_standard_error,
     resolve_routes,
-    umap_block_unavailable,
 )
-from ._routes import FEATURES, _FeatureRoute, _RouteFeatures, check_feature_blocks
+from ._routes import _FeatureRoute
 from ._runtime import draw_seed
+from ._search_steps import SearchSteps
 from ._splitter import PartiallyLabeledKFold
 from ._transformer import GMVAETransformer
 
@@ -63,7 +58,7 @@ def _chosen_route_has(attribute):
     return check
 
 
-class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class RouteSearchCV(SearchSteps, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Chooses, by cross-validation on the labeled rows, the route from a GMVAE to labels.
 
     ``fit`` fits the GMVAE once on every row without labels (or takes it
@@ -246,103 +241,6 @@ class RouteSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         route_params = {f"{name}__{key}": value for name in resolve_routes(self.routes)
                         for key, value in routed[f"route {name}"].fit.items()}
         return routed.splitter.split.get("groups"), transformer_params, route_params
-
-    # ------------------------------------------------------------------ the steps of fit
-    def _fitted_transformer(self, X, fit_params):
-        transformer = self.transformer
-        if isinstance(transformer, FrozenEstimator):
-            transformer = transformer.estimator
-            if not isinstance(transformer, GMVAETransformer):
-                raise TypeError(f"RouteSearchCV's FrozenEstimator must hold a fitted GMVAETransformer, got "
-                                f"{type(transformer).__name__}.")
-            try:
-                check_is_fitted(transformer)
-            except NotFittedError:
-                raise ValueError("RouteSearchCV's FrozenEstimator holds an unfitted GMVAETransformer: fit it first, "
-                                 "or pass it without FrozenEstimator to have the search fit it.") from None
-            return copy.deepcopy(transformer).set_params(output="both")
-        try:
-            check_is_fitted(transformer)
-        except NotFittedError:
-            return clone(transformer).set_params(output="both").fit(X, **fit_params)
-        warnings.warn(
-            "RouteSearchCV was given a fitted GMVAETransformer without saying so: it is used as it is, but from "
-            "version 0.3 it will be refitted on X as an unfitted one is. Say it is fitted with "
-            "RouteSearchCV(FrozenEstimator(transformer), ...) (from sklearn.frozen import FrozenEstimator), or "
-            "pass clone(transformer) to have it refitted.",
-            FutureWarning,
-            stacklevel=4,
-        )
-        return copy.deepcopy(transformer).set_params(output="both")
-
-    def _feature_source(self, X, n_samples, fit_params):
-        """``(source, missing_blocks)``: what the feature step reads, and the blocks that cannot be had."""
-        if isinstance(self.transformer, str):  # 'precomputed'
-            X = validate_data(self, X, dtype=np.float64)
-            self.transformer_ = None
-            blocks = check_feature_blocks(self.feature_blocks, X.shape[1])
-            missing = {block: "feature_blocks gives no columns for it" for block in FEATURES if block not in blocks}
-            return X, missing
-        if self.feature_blocks is not None:
-            raise ValueError("feature_blocks describes precomputed features: give it with transformer='precomputed'.")
-        self.transformer_ = self._fitted_transformer(X, fit_params)
-        self.n_features_in_ = self.transformer_.n_features_in_
-        if hasattr(self.transformer_, "feature_names_in_"):
-            self.feature_names_in_ = self.transformer_.feature_names_in_
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        reason = umap_block_unavailable(n_samples)
-        return self.transformer_.transform(X), ({} if reason is None else {"umap": reason})
-
-    def _feature_step(self, source, routes, seed):
-        """The fitted feature step (or 'passthrough'), the feature matrix, and the columns of each block."""
-        if self.transformer_ is None:
-            return "passthrough", source, check_feature_blocks(self.feature_blocks, source.shape[1])
-        uses_umap = any(block == "umap" for block, _ in routes.values())
-        features = _RouteFeatures(self.transformer_.spec_.n_components,
-                                  umap=UMAPMixture(random_state=seed) if uses_umap else None)
-        matrix = features.fit_transform(source)
-        return FrozenEstimator(features), matrix, features.blocks_
-
-    def _search(self, candidates, matrix, y, folds, route_params):
-        """Cross-validate the candidate routes; the chosen one, fitted on every row."""
-        search = GridSearchCV(
-            Pipeline([("route", candidates[0])]), {"route": candidates}, scoring=self.scorer_, cv=folds,
-            refit=first_within_one_standard_error, n_jobs=self.n_jobs, verbose=self.verbose,
-        )
-        # The routes' parameters come already routed, named '<route>__<name>'; the inner search passes them on
-        # (each cut to the fold's rows) without routing them again.
-        with config_context(enable_metadata_routing=False):
-            search.fit(matrix, y, **{f"route__{key}": value for key, value in route_params.items()})
-        names = [candidate.name for candidate in candidates]
-        results = dict(search.cv_results_)
-        results["params"] = [{"route": name} for name in names]
-        results["param_route"] = np.ma.MaskedArray(np.array(names, dtype=object), mask=False)
-        self.cv_results_ = results
-        self.n_splits_ = search.n_splits_
-        self.best_index_ = int(search.best_index_)
-        self.refit_time_ = search.refit_time_
-        self.route_scores_ = {
-            name: np.array([results[f"split{fold}_test_score"][index] for fold in range(self.n_splits_)])
-            for index, name in enumerate(names)
-        }
-        self.best_route_ = names[self.best_index_]
-        self.best_score_ = float(results["mean_test_score"][self.best_index_])
-        self.best_score_std_ = float(results["std_test_score"][self.best_index_])
-        if self.verbose:
-            for name, scores in self.route_scores_.items():
-                print(f"{name:>16}: {scores.mean():.3f} ± {scores.std():.3f}"
-                      f"{'  (chosen)' if name == self.best_route_ else ''}")
-        return search.best_estimator_.named_steps["route"]
-
-    def _fit_fallback(self, candidate, matrix, y, route_params):
-        """The one route that predicts without a search, fitted on every row."""
-        self.cv_results_, self.best_index_, self.route_scores_ = None, None, {}
-        self.best_route_, self.best_score_, self.best_score_std_ = candidate.name, float("nan"), float("nan")
-        start = time.time()
-        route = clone(candidate).fit(matrix, y, **route_params)
-        self.refit_time_ = time.time() - start
-        return route
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **params):

@@ -41,126 +41,23 @@ from pathlib import Path
 import numpy as np
 
 from ._io import write_atomic  # noqa: F401  (re-exported: the labeling loop writes through it)
+from ._label_clusters import cluster_grid, cluster_order, next_cluster  # noqa: F401  (re-exported: the cluster view)
 from ._label_page import page_html, png_data_uri
+from ._label_rule import (  # noqa: F401  (re-exported: what a label is)
+    MAX_LABEL_LENGTH,
+    REFUSED_CATEGORIES,
+    TRIMMED,
+    LabelSpellings,
+    clean_label,
+    label_key,
+    rule_config,
+)
 from ._validation import UNLABELED
 
 LABELS_COLUMNS = ("path", "label")
 #: What the ``audit`` column may hold, and what it means.
 AUDIT_VALUES = {"": False, "0": False, "1": True}
-#: Trimmed from both ends of a label: the characters with Unicode's White_Space property.
-TRIMMED = ("\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
-           + "\u2028\u2029\u202f\u205f\u3000")
-#: The Unicode general categories a label may not hold, and how an error names them.
-REFUSED_CATEGORIES = {
-    "Cc": "a control character",
-    "Cf": "an invisible format character (zero-width space or joiner, direction mark, byte order mark)",
-    "Cs": "a lone surrogate (half of a character)",
-    "Zl": "a line separator",
-    "Zp": "a paragraph separator",
-}
-#: The longest label, in characters (code points) after normalisation.
-MAX_LABEL_LENGTH = 200
 FIX_COMMAND = "skgmvae labels --fix"
-
-
-def clean_label(text):
-    """A label as every command reads and writes it; ``""`` for no label.
-
-    Parameters
-    ----------
-    text : str
-        The label as typed or read from a file.
-
-    Returns
-    -------
-    str
-        ``text`` in NFC, with the :data:`TRIMMED` characters removed from
-        both ends; ``""`` when nothing is left.
-
-    Raises
-    ------
-    ValueError
-        When the label is not text, holds a character of
-        :data:`REFUSED_CATEGORIES`, is longer than :data:`MAX_LABEL_LENGTH`
-        characters, or is ``-1``; the message says which and how to fix it.
-
-    Examples
-    --------
-    >>> from skgmvae.labeling import clean_label
-    >>> clean_label("  cafe\\u0301 ")
-    'café'
-    >>> clean_label("")
-    ''
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"a label is text, got {type(text).__name__}.")
-    label = unicodedata.normalize("NFC", text).strip(TRIMMED)
-    for character in label:
-        category = unicodedata.category(character)
-        if category in REFUSED_CATEGORIES:
-            raise ValueError(f"the label holds U+{ord(character):04X}, {REFUSED_CATEGORIES[category]}; "
-                             "a label is one line of visible text.")
-    if len(label) > MAX_LABEL_LENGTH:
-        raise ValueError(f"the label is {len(label)} characters long; a label has at most {MAX_LABEL_LENGTH}.")
-    if label == str(UNLABELED):
-        raise ValueError(f"{label!r} marks unlabeled images in skgmvae; leave the label empty for an image "
-                         "without one.")
-    return label
-
-
-def label_key(label):
-    """What two spellings of one label share: the label upper-cased, then lower-cased, in NFC.
-
-    Going through upper case makes "ß", "SS" and "ss" one label, as they are
-    once capitalised; the page's script computes the same key with
-    ``toUpperCase().toLowerCase()``.
-
-    Examples
-    --------
-    >>> from skgmvae.labeling import label_key
-    >>> label_key("Straße") == label_key("STRASSE")
-    True
-    """
-    return unicodedata.normalize("NFC", label.upper().lower())
-
-
-class LabelSpellings:
-    """The spelling in use of each label, for a set of labels that changes: what keeps one spelling per label.
-
-    Each label given to :meth:`add` is counted under its :func:`label_key`;
-    :meth:`spelling` answers the spelling already in use for a key (the
-    first one added, while any label of that key is counted), or the label
-    itself.
-
-    Parameters
-    ----------
-    labels : iterable of str, optional
-        Labels in use from the start ("" ignored).
-    """
-
-    def __init__(self, labels=()):
-        self._spelling, self._count = {}, {}
-        for label in labels:
-            self.add(label)
-
-    def spelling(self, label):
-        """The spelling of ``label``'s key in use, or ``label`` when none is."""
-        return self._spelling.get(label_key(label), label) if label else label
-
-    def add(self, label):
-        """Count ``label`` (in the spelling :meth:`spelling` gives)."""
-        if label:
-            key = label_key(label)
-            self._spelling.setdefault(key, label)
-            self._count[key] = self._count.get(key, 0) + 1
-
-    def remove(self, label):
-        """Stop counting one use of ``label``; its spelling is forgotten with its last use."""
-        if label:
-            key = label_key(label)
-            self._count[key] -= 1
-            if not self._count[key]:
-                del self._count[key], self._spelling[key]
 
 
 def suggestions_csv(paths, audit=None):
@@ -432,101 +329,6 @@ def labels_csv(paths, labels, *, order=False, views=None, audit=None):
     return buffer.getvalue()
 
 
-def cluster_order(log_density, first_images=None):
-    """The components in the order the cluster view visits them.
-
-    Parameters
-    ----------
-    log_density : ndarray of shape (n_samples, k)
-        ``transformer.component_log_density(X)``; p(c) is uniform, so its
-        softmax over components is q(c|x).
-    first_images : array-like of int, optional
-        Images in the order a selection rule would have them labeled
-        (``suggest_labels``): the components they are most probable in come
-        first, in that order.
-
-    Returns
-    -------
-    ndarray of int
-        The components that are the most probable one of at least one image:
-        those of ``first_images`` first, then the others by their mass (the
-        sum of q(c|x) over the images), largest first.
-    """
-    from scipy.special import softmax
-
-    log_density = np.asarray(log_density)
-    assigned = log_density.argmax(axis=1)
-    mass = softmax(log_density, axis=1).sum(axis=0)
-    present = np.bincount(assigned, minlength=log_density.shape[1]) > 0
-    by_mass = np.argsort(-mass, kind="stable")
-    led = [] if first_images is None else list(dict.fromkeys(assigned[np.asarray(first_images, dtype=int)].tolist()))
-    rest = [component for component in by_mass[present[by_mass]] if component not in set(led)]
-    return np.asarray(led + rest, dtype=int)
-
-
-def cluster_grid(log_density, component, *, available=None, size=20):
-    """The most typical images of one cluster: the grid the cluster view shows.
-
-    Parameters
-    ----------
-    log_density : ndarray of shape (n_samples, k)
-        ``transformer.component_log_density(X)``.
-    component : int
-    available : ndarray of bool, shape (n_samples,), optional
-        Images that may be shown (not labeled yet, not excluded from this
-        cluster before); all when None.
-    size : int, default=20
-
-    Returns
-    -------
-    ndarray of int
-        Up to ``size`` row indices: the available images whose most probable
-        component is ``component``, highest ``log_density[:, component]``
-        first.
-    """
-    log_density = np.asarray(log_density)
-    members = np.flatnonzero(log_density.argmax(axis=1) == component)
-    if available is not None:
-        members = members[np.asarray(available, dtype=bool)[members]]
-    return members[np.argsort(-log_density[members, component], kind="stable")][:size]
-
-
-def next_cluster(log_density, order, position, available, excluded=(), *, size=20):
-    """The grid the cluster view shows next: the first cluster from ``position`` on with images to show.
-
-    Parameters
-    ----------
-    log_density : ndarray of shape (n_samples, k)
-        ``transformer.component_log_density(X)``.
-    order : ndarray of int
-        The components in visiting order (:func:`cluster_order`).
-    position : int
-        Where in ``order`` to start; the search wraps round to the start.
-    available : ndarray of bool, shape (n_samples,)
-        Images not labeled yet.
-    excluded : collection of (int, int)
-        ``(component, row)`` pairs: images the person took out of that
-        cluster's grid, not shown for it again.
-    size : int, default=20
-
-    Returns
-    -------
-    tuple of (int, int, ndarray of int) or None
-        ``(position, component, rows)`` of the grid (:func:`cluster_grid`),
-        or None when no cluster has an image left to show.
-    """
-    available = np.asarray(available, dtype=bool)
-    for step in range(len(order)):
-        at = (position + step) % len(order)
-        component = int(order[at])
-        shown = available.copy()
-        shown[[row for excluded_component, row in excluded if excluded_component == component]] = False
-        rows = cluster_grid(log_density, component, available=shown, size=size)
-        if len(rows):
-            return at, component, rows
-    return None
-
-
 def saved_labels_name(csv_name):
     """The name the offline page's Save gives the labels: never the blank file ``suggest --force`` rewrites."""
     return f"{Path(csv_name).stem}-labels.csv"
@@ -573,9 +375,3 @@ def labeling_page(paths, images, side, *, csv_name="labels.csv", title="Label th
         "auditPaths": [path for path, in_audit in zip(paths, audit or [False] * len(paths)) if in_audit],
     }
     return page_html({**config, "rule": rule_config()}, title=title)
-
-
-def rule_config():
-    """The label rule's constants as the page's script reads them (the script holds the same steps)."""
-    return {"trimmed": TRIMMED, "refused": dict(REFUSED_CATEGORIES), "maxLength": MAX_LABEL_LENGTH,
-            "unlabeled": str(UNLABELED)}

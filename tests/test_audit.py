@@ -5,7 +5,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from skgmvae import LabeledOnlyClassifier, audit_accuracy, cli, draw_audit_rows
-from skgmvae._label_server import LabelSession
+from skgmvae._label_session import LabelSession
 from skgmvae.labeling import labeling_page, read_label_files, suggestions_csv
 
 from .test_label_rounds import fitted, read_rows, run  # noqa: F401 (fitted is a fixture)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from skgmvae._label_server import LabelSession
+from skgmvae._label_session import LabelSession
 from skgmvae.labeling import labeling_page, read_labels
 
 from .test_label_server import Running, write_images

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from skgmvae._label_server import MAX_BODY, LabelSession, make_server, session_url
+from skgmvae._label_server import MAX_BODY, make_server, session_url
+from skgmvae._label_session import LabelSession
 from skgmvae.labeling import MAX_LABEL_LENGTH, clean_label, label_key, read_label_files, read_labels
 
 from .test_labeling import HOSTILE_PATHS

@@ -130,7 +130,7 @@ def test_labels_fix_rewrites_one_spelling_per_label_across_files_and_blanks_minu
 
 def test_labels_command_lists_then_fixes_and_every_reader_opens_the_file_after(tmp_path, capsys):
     from skgmvae import cli
-    from skgmvae._label_server import LabelSession
+    from skgmvae._label_session import LabelSession
 
     labels = tmp_path / "labels.csv"
     labels.write_text("path,label\na.png,cat\nb.png,Cat\n")
