@@ -29,7 +29,6 @@ exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "au
 autosummary_generate = True
 autodoc_default_options = {
     "members": True,
-    "inherited-members": False,
     # scikit-learn's generated metadata-routing setters link to its own glossary.
     "exclude-members": "set_fit_request,set_predict_request,set_score_request,set_transform_request,"
                        "set_predict_proba_request,set_output,set_partial_fit_request,"

@@ -252,7 +252,13 @@ class CosineSchedule(Callback):
         self.finish_within(self.n_steps)
 
     def finish_within(self, n_steps):
-        """Decay from the rate the optimizer has now to 0 over the next ``n_steps`` steps instead."""
+        """Decay from the rate the optimizer has now to 0 over the next ``n_steps`` steps instead.
+
+        Parameters
+        ----------
+        n_steps : int
+            Optimizer steps left to the schedule.
+        """
         for group in self.optimizer_.param_groups:
             group.pop("initial_lr", None)  # start from the rate the optimizer has now
         self.scheduler_ = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer_, T_max=max(1, n_steps))
