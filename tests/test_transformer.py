@@ -298,6 +298,18 @@ def test_cuda_fit_unpickles_and_runs_on_a_cpu_only_process(digits, tmp_path, sma
     subprocess.run([sys.executable, "-c", script], check=True, env=env)
 
 
+@requires_cuda
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_cuda_inference_gives_each_row_one_posterior_and_matches_the_cpu(digits, small_gmvae, tmp_path):
+    X, _ = digits
+    gmvae = small_gmvae(device="cuda", max_epochs=2).fit(X)
+    on_gpu = gmvae.transform(X)
+    np.testing.assert_array_equal(gmvae.transform(X[:1]), on_gpu[:1])  # alone as in a large call
+    gmvae.save(tmp_path / "model.pt")
+    on_cpu = GMVAETransformer.load(tmp_path / "model.pt", device="cpu")
+    np.testing.assert_allclose(on_cpu.transform(X), on_gpu, atol=1e-4)
+
+
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
 def test_output_latent_and_both_compose_with_any_classifier(fitted_gmvae, digits):
     import copy
