@@ -1,6 +1,7 @@
 """What a fitted :class:`~skgmvae.GMVAETransformer` computes: q(c|x), codes, densities, the ELBO, samples."""
 
 import copy
+from contextlib import nullcontext
 from numbers import Integral
 
 import numpy as np
@@ -21,6 +22,13 @@ INFERENCE_BATCH_SIZE = 512
 def _float64_prior(module):
     """A float64 copy of the module's mixture: the log-densities amplify float32 rounding of the codes."""
     return copy.deepcopy(module.prior).double()
+
+
+def _mixture_terms(module, prior, batch):
+    """E_q(z|x)[log p(z|c)], log q(c|x) and the mean of q(z|x), in float64 from the float32 encoder."""
+    mean, log_var = (part.double() for part in module.encoder(batch))
+    expected_log_pz = prior.expected_log_density(mean, log_var)
+    return expected_log_pz, prior.log_posterior(expected_log_pz), mean
 
 
 def responsibilities(log_resp):
@@ -48,11 +56,9 @@ class Inference:
     def _inference_module(self, device=None):
         """The fitted module in eval mode, and the device inference runs on.
 
-        A CUDA model unpickled where there is no GPU runs on the CPU. During
-        a fit (a callback scoring the model), the device the module trains on.
+        A CUDA model unpickled where there is no GPU runs on the CPU.
         """
-        if device is None:
-            device = getattr(self, "device_", None) or self.module_.prior.means.device
+        device = device if device is not None else self.device_
         if device.type == "cuda" and not torch.cuda.is_available():
             device = torch.device("cpu")
         return self.module_.to(device).eval(), device
@@ -65,8 +71,8 @@ class Inference:
         kernels by the shape, so with one shape each row is rounded the same
         way however many rows a call has and whichever rows share its batch.
         ``float64_network`` runs a float64 copy instead. ``reduce`` (``'sum'``)
-        sums each batch's rows before they are gathered. ``device`` defaults
-        to ``device_``.
+        sums each batch's rows before they are gathered (on the CPU).
+        ``device`` defaults to ``device_``.
         """
         module, device = self._inference_module(device)
         dtype = torch.float32
@@ -77,32 +83,30 @@ class Inference:
             n_rows = len(batch)
             padded = torch.cat([batch, batch.new_zeros(INFERENCE_BATCH_SIZE - n_rows, batch.shape[1])])
             rows = fn(module, padded)[:n_rows]
-            return rows.sum(0, keepdim=True) if reduce == "sum" else rows
+            return (rows.sum(0, keepdim=True) if reduce == "sum" else rows).cpu()
 
-        with torch_threads(self.n_jobs):
+        # cuDNN would otherwise run "float32" convolutions in TF32 on recent GPUs.
+        no_tf32 = torch.backends.cudnn.flags(enabled=True, allow_tf32=False) if device.type == "cuda" else nullcontext()
+        with torch_threads(self.n_jobs), no_tf32:
             result = batched_apply(on_padded_batch, X, device, batch_size=INFERENCE_BATCH_SIZE, dtype=dtype)
-        return result.double().cpu().numpy()
+        return result.double().numpy()
 
     def _encode(self, X):
         """[log q(c|x) | mean of q(z|x)] of validated ``X``, shape (n_samples, k + latent_dim)."""
         prior = _float64_prior(self.module_)
 
         def log_resp_and_mean(module, batch):
-            mean, log_var = module.encoder(batch)
-            mean, log_var = mean.double(), log_var.double()
-            return torch.cat([prior.log_posterior(prior.expected_log_density(mean, log_var)), mean], dim=1)
+            _, log_resp, mean = _mixture_terms(module, prior, batch)
+            return torch.cat([log_resp, mean], dim=1)
 
         return self._map_batches(X, log_resp_and_mean)
 
     def _posterior_mass(self, X, device=None):
         """Mean of q(c|x) over validated ``X``, shape (k,), without holding q(c|x) of every row."""
         prior = _float64_prior(self.module_)
-
-        def resp(module, batch):
-            mean, log_var = (part.double() for part in module.encoder(batch))
-            return prior.log_posterior(prior.expected_log_density(mean, log_var)).exp()
-
-        return self._map_batches(X, resp, reduce="sum", device=device).sum(axis=0) / len(X)
+        resp = self._map_batches(X, lambda module, batch: _mixture_terms(module, prior, batch)[1].exp(),
+                                 reduce="sum", device=device)
+        return resp.sum(axis=0) / len(X)
 
     def transform(self, X):
         """q(c|x), the latent means, or both, as ``output`` says.
@@ -190,12 +194,7 @@ class Inference:
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         prior = _float64_prior(self.module_)
-
-        def expected_log_density(module, batch):
-            mean, log_var = module.encoder(batch)
-            return prior.expected_log_density(mean.double(), log_var.double())
-
-        return self._map_batches(X, expected_log_density)
+        return self._map_batches(X, lambda module, batch: _mixture_terms(module, prior, batch)[0])
 
     def score_samples(self, X):
         """ELBO of each sample, a lower bound on log p(x).

@@ -27,6 +27,8 @@ READABLE_VERSIONS = (2, 3, 4)
 # Parameters added after a version-2 file was written take the value that reproduces how it was trained
 # (`output` and `n_jobs` do not change training, so their defaults serve).
 _MISSING_PARAMS = {"contrastive_weight": 0.0, "architecture": "mlp"}
+# Parameters newer than pickles of the current format; saved files get them as the constructor's defaults.
+_PICKLE_MISSING_PARAMS = {"callbacks": None, "early_stopping": False, "tol": 0.01, "n_iter_no_change": 5}
 
 
 def write_payload(payload, path):
@@ -201,7 +203,8 @@ class Persistence:
         return state
 
     def __setstate__(self, state):
-        super().__setstate__(state)
+        # A pickle from before a parameter existed gets the value that describes how it was trained.
+        super().__setstate__({**_PICKLE_MISSING_PARAMS, **state})
         if isinstance(getattr(self, "optimizer_", None), dict):
             optimizer_state, self.optimizer_ = self.optimizer_, adam(self.module_.parameters(), self.learning_rate_)
             self.optimizer_.load_state_dict(optimizer_state)

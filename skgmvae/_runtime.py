@@ -235,17 +235,14 @@ def torch_threads(n_jobs):
     ------
     int
         The number of threads, fixed for the block unless a
-        :class:`ThreadBudget` changes it; NumPy's BLAS threads are restored
-        afterwards too, for a budget lowers them with torch's.
+        :class:`ThreadBudget` changes it.
     """
     previous = torch.get_num_threads()
     wanted = resolve_threads(n_jobs)
     if wanted != previous:
         torch.set_num_threads(wanted)
-    blas = threadpoolctl.ThreadpoolController().select(user_api="blas").limit(limits=None)  # changes nothing yet
     try:
         yield wanted
     finally:
-        blas.restore_original_limits()
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)

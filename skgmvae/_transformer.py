@@ -190,7 +190,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
     device_ : torch.device
         Device used for fitting.
     n_threads_ : int
-        Torch intra-op threads of the last fit (see ``n_jobs``).
+        Torch intra-op threads the last fit started with (see ``n_jobs``).
     augment_ : bool
         Whether training used distorted copies of the images (mirrored ones
         too when ``augment='mirror'``).
@@ -212,14 +212,8 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
 
     Notes
     -----
-    :meth:`fit` runs its steps as methods that a subclass can override, in
-    the order of the algorithm: ``_initialize_module`` (build the network
-    from ``spec_``), ``_pretrain`` (autoencoder), ``_initialize_prior``
-    (mixture fitted on the codes), ``_train`` (GMVAE epochs, each one
-    ``_train_epoch``, whose mini-batches each go through the public
-    :meth:`train_step`, then the callbacks: the user's, the stopping rule,
-    component revival, the schedule, the progress bar;
-    :mod:`skgmvae.callbacks`).
+    :meth:`fit` runs its steps as methods a subclass can override (see
+    :meth:`fit` and :mod:`skgmvae.callbacks`).
 
     Input: floats in [0, 1], or ``uint8`` images read as ``value / 255``. A
     memmap (or an array over 2 GiB) is validated and read chunk by chunk.
@@ -372,7 +366,10 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         spec = network_spec(self, X)
         if continuing:
             check_same_network(self.spec_, spec)
-        device = resolve_device(self.device)
+        # Set first, so that a callback's transform during training runs where the module trains.
+        self.device_ = device = resolve_device(self.device)
+        if continuing:
+            self.module_.to(device)
         seed = draw_seed(self.random_state)
         image_shape = square_image_shape(spec.n_features)
         augment = self.augment in (True, "mirror") or (

@@ -21,12 +21,12 @@ Examples
 >>> import numpy as np
 >>> from skgmvae import GMVAETransformer
 >>> from skgmvae.callbacks import Callback, StopTraining
->>> class StopWhenSettled(Callback):
+>>> class StopWhenNoComponentMoved(Callback):
 ...     def on_epoch_end(self, transformer, stage, record):
 ...         if stage == "GMVAE" and transformer.history_ and transformer.history_[-1]["components_moved"] == 0:
 ...             raise StopTraining("no component moved after the last epoch")
 >>> X = np.random.RandomState(0).rand(200, 16)
->>> gmvae = GMVAETransformer(k=4, max_epochs=20, pretrain_epochs=1, callbacks=[StopWhenSettled()],
+>>> gmvae = GMVAETransformer(k=4, max_epochs=20, pretrain_epochs=1, callbacks=[StopWhenNoComponentMoved()],
 ...                          random_state=0).fit(X)
 >>> gmvae.history_[-1]["stopped"]
 'no component moved after the last epoch'
@@ -125,17 +125,21 @@ class YieldCores(Callback):
     >>> gmvae = GMVAETransformer(callbacks=[YieldCores()])
     """
 
+    # The stage's state lives in private attributes deleted at its end, so that a fit leaves the callback as
+    # it was given (scikit-learn's rule that fit does not change parameters).
     def on_train_begin(self, transformer, stage, n_epochs, optimizer):
-        self.budget_ = ThreadBudget(torch.get_num_threads())
-        self.budget_.start()
+        self._blas = threadpoolctl.ThreadpoolController().select(user_api="blas").limit(limits=None)
+        self._budget = ThreadBudget(torch.get_num_threads())
+        self._budget.start()
 
     def on_epoch_end(self, transformer, stage, record):
-        record["threads"] = self.budget_.adapt()
+        record["threads"] = self._budget.adapt()
 
     def on_train_end(self, transformer, stage):
-        # The next stage starts again from the fit's threads, measured afresh.
-        torch.set_num_threads(self.budget_.threads)
-        threadpoolctl.threadpool_limits(limits=self.budget_.threads, user_api="blas")
+        # The next stage starts again from the fit's threads, measured afresh; BLAS as it was found.
+        torch.set_num_threads(self._budget.threads)
+        self._blas.restore_original_limits()
+        del self._budget, self._blas
 
 
 class ComponentRevival(Callback):
@@ -186,7 +190,8 @@ class StopWhenSettled(Callback):
     x_sample : Tensor of shape (n_samples, n_features)
         The images whose components are followed.
     tol : float
-        Largest share of changed components that counts as settled.
+        A share of changed components under ``tol`` counts as settled (0
+        never stops).
     n_iter_no_change : int
         Epochs in a row the share must stay below ``tol``.
     schedule : CosineSchedule or None
@@ -199,6 +204,7 @@ class StopWhenSettled(Callback):
     def on_train_begin(self, transformer, stage, n_epochs, optimizer):
         self.components_ = self._components(transformer)
         self.settled_epochs_, self.cooldown_left_, self.batches_, self.epochs_ = 0, None, 0, 0
+        self.n_epochs_ = n_epochs
 
     def on_batch_end(self, transformer, stage, optimizer):
         self.batches_ += 1
@@ -208,9 +214,10 @@ class StopWhenSettled(Callback):
         module = transformer.module_
         was_training = module.training
         module.eval()
-        components = batched_apply(lambda batch: module(batch)[2].argmax(1), self.x_sample, self.x_sample.device)
-        module.train(was_training)
-        return components
+        try:
+            return batched_apply(lambda batch: module(batch)[2].argmax(1), self.x_sample, self.x_sample.device)
+        finally:
+            module.train(was_training)
 
     def on_epoch_end(self, transformer, stage, record):
         self.epochs_ += 1
@@ -230,9 +237,13 @@ class StopWhenSettled(Callback):
                         f"component in each of {self.n_iter_no_change} epochs")
         if self.schedule is None:
             raise StopTraining(self._reason)
-        self._reason += f", then the learning rate decayed to 0 over {self.n_iter_no_change} more"
-        self.schedule.finish_within(self.n_iter_no_change * self.batches_ // self.epochs_)
-        self.cooldown_left_ = self.n_iter_no_change
+        # The decay never runs past the stage's last epoch, where the full schedule reaches 0 anyway.
+        cooldown = min(self.n_iter_no_change, self.n_epochs_ - self.epochs_)
+        if cooldown == 0:
+            return
+        self._reason += f", then the learning rate decayed to 0 over {cooldown} more"
+        self.schedule.finish_within(cooldown * self.batches_ // self.epochs_)
+        self.cooldown_left_ = cooldown
 
 
 class CosineSchedule(Callback):

