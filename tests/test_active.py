@@ -171,8 +171,8 @@ def test_component_rules_name_the_components_no_label_names_first(fitted_gmvae, 
     assert set(assigned[second]) == unnamed
 
 
-@pytest.mark.parametrize("n_samples, expected", [(900, 30), (4_400, 44), (10_000, 100)])
-def test_auto_neighbourhood_is_one_percent_of_the_pool_and_at_least_30(n_samples, expected):
+@pytest.mark.parametrize("n_samples, expected", [(900, 30), (4_400, 44), (10_000, 100), (12_000, 100)])
+def test_auto_neighbourhood_is_one_percent_of_the_pool_from_30_to_100(n_samples, expected):
     codes = normalize(np.random.RandomState(0).randn(n_samples, 8))
     none_labeled = np.zeros(n_samples, dtype=bool)
     auto = _greedy_coverage(codes, 12, none_labeled, n_neighbors="auto", temperature="auto")
