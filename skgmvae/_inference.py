@@ -53,17 +53,17 @@ class Inference:
         return self.module_.prior.means.detach().double().cpu().numpy()
 
     # --------------------------------------------------------------- inference
-    def _inference_module(self, device=None):
-        """The fitted module in eval mode, and the device inference runs on.
+    def _inference_module(self):
+        """The fitted module in eval mode, and the device inference runs on (``device_``).
 
         A CUDA model unpickled where there is no GPU runs on the CPU.
         """
-        device = device if device is not None else self.device_
+        device = self.device_
         if device.type == "cuda" and not torch.cuda.is_available():
             device = torch.device("cpu")
         return self.module_.to(device).eval(), device
 
-    def _map_batches(self, X, fn, *, float64_network=False, reduce=None, device=None):
+    def _map_batches(self, X, fn, *, float64_network=False, reduce=None):
         """``fn(module, batch)`` over batches of validated ``X``, as a float64 ndarray.
 
         The network runs in float32 on batches of exactly
@@ -72,9 +72,8 @@ class Inference:
         way however many rows a call has and whichever rows share its batch.
         ``float64_network`` runs a float64 copy instead. ``reduce`` (``'sum'``)
         sums each batch's rows before they are gathered (on the CPU).
-        ``device`` defaults to ``device_``.
         """
-        module, device = self._inference_module(device)
+        module, device = self._inference_module()
         dtype = torch.float32
         if float64_network:
             module, dtype = copy.deepcopy(module).double(), torch.float64
@@ -101,11 +100,11 @@ class Inference:
 
         return self._map_batches(X, log_resp_and_mean)
 
-    def _posterior_mass(self, X, device=None):
+    def _posterior_mass(self, X):
         """Mean of q(c|x) over validated ``X``, shape (k,), without holding q(c|x) of every row."""
         prior = _float64_prior(self.module_)
         resp = self._map_batches(X, lambda module, batch: _mixture_terms(module, prior, batch)[1].exp(),
-                                 reduce="sum", device=device)
+                                 reduce="sum")
         return resp.sum(axis=0) / len(X)
 
     def transform(self, X):

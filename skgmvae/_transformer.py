@@ -403,7 +403,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
                 interrupt = error
                 if stage == "pretraining":
                     self._initialize_prior(rows, seed)
-            usage = self._posterior_mass(X, device)
+            usage = self._posterior_mass(X)
         self._set_fitted_state(
             spec_=spec, module_=self.module_, device_=device, n_features_in_=spec.n_features,
             history_=self.history_, pretrain_history_=self.pretrain_history_, component_usage_=usage,
