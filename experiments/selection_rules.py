@@ -12,7 +12,9 @@ not chosen. The rules:
 - ``coverage-posterior``: the same with the kernel ``<q(c|x), q(c|x')>`` that soft decoding reads;
 - ``coverage-<n_neighbors>-<temperature>``: the kernel kept to each code's nearest neighbours, its width
   fixed or ``'auto'`` (twice the median ``1 - cos`` to the farthest neighbour kept), any count through
-  ``--rules``; the rule adopted is 30 neighbours, ``'auto'``.
+  ``--rules``;
+- ``coverage-budget-<divisor>``: the same with the neighbourhood set by the pool and the budget together,
+  ``n_candidates / (divisor * n_labels)`` neighbours from 30 to 300, width ``'auto'``.
 
 Command::
 
@@ -65,7 +67,8 @@ def typiclust_on(embedding, n_labels, seed, k=20):
 def rules(gmvae, X, codes, posterior, umap_embedding, extra=()):
     """Rule name to ``(choose(n_labels, seed), seeds)``; the dense kernels are computed when a rule reads them.
 
-    ``extra`` names more ``coverage-<n_neighbors>-<temperature>`` rules than the grid below.
+    ``extra`` names more ``coverage-<n_neighbors>-<temperature>`` and ``coverage-budget-<divisor>`` rules
+    than the grid below.
     """
     from skactiveml.pool import TypiClust
 
@@ -81,6 +84,11 @@ def rules(gmvae, X, codes, posterior, umap_embedding, extra=()):
     for temperature in (0.05, 0.1, 0.2):
         found[f"coverage-dense-{temperature}"] = (
             lambda n, seed, t=temperature: dense_coverage(np.exp((cosine() - 1) / t), n), [0])
+    for name in extra:
+        parts = name.split("-")
+        if len(parts) == 3 and parts[:2] == ["coverage", "budget"]:
+            found[name] = (lambda n, seed, d=float(parts[2]): suggest_labels(
+                gmvae, X, n, n_neighbors=int(np.clip(round(len(X) / (d * n)), 30, 300))), [0])
     grid = [(n_neighbors, temperature) for n_neighbors in (10, 30, 100, 300) for temperature in (0.1, 0.2, "auto")]
     for name in extra:
         parts = name.split("-")
