@@ -131,7 +131,7 @@ def main(argv=None):
         start = time.perf_counter()
         gmvae = GMVAETransformer(k=n_classes, random_state=train_seed, device=args.device, **params).fit(X)
         fit_seconds = time.perf_counter() - start
-        both = gmvae.set_params(output="both").transform(X_all)
+        both = gmvae.set_params(output="posterior_and_latent").transform(X_all)
         extra = {"dataset": args.dataset, "train_seed": train_seed, "k": n_classes,
                  "fit_seconds": round(fit_seconds, 1), "n_epochs": gmvae.n_epochs_,
                  "settings": ", ".join(f"{name}={value}" for name, value in params.items()) or "package defaults"}

@@ -119,7 +119,7 @@ def gmvae_feature_maker(gmvae, X_candidates):
     """Rows to the features that read the GMVAE: q(c|x), unit-length codes and the UMAPMixture posterior."""
     from sklearn.preprocessing import normalize
 
-    both_model = copy.deepcopy(gmvae).set_params(output="both")  # one encoder pass for both outputs
+    both_model = copy.deepcopy(gmvae).set_params(output="posterior_and_latent")  # one encoder pass for both outputs
     umap_mixture = UMAPMixture(gmvae.k, random_state=0)
 
     def features_from(both, umap_posterior_of):

@@ -1,6 +1,7 @@
 """What a fitted :class:`~skgmvae.GMVAETransformer` computes: q(c|x), codes, densities, the ELBO, samples."""
 
 import copy
+import warnings
 from contextlib import nullcontext
 from numbers import Integral
 
@@ -126,7 +127,16 @@ class Inference:
         encoded = self._encode(self._validate_X(X, reset=False))
         k = self.spec_.n_components
         resp = responsibilities(encoded[:, :k])
-        return {"posterior": resp, "latent": encoded[:, k:], "both": np.hstack([resp, encoded[:, k:]])}[self.output]
+        return {"posterior": resp, "latent": encoded[:, k:],
+                "posterior_and_latent": np.hstack([resp, encoded[:, k:]])}[self._output()]
+
+    def _output(self):
+        """``output``, its deprecated spelling ``'both'`` read as ``'posterior_and_latent'``."""
+        if self.output == "both":
+            warnings.warn("output='both' is deprecated and will be removed in version 0.3; set "
+                          "output='posterior_and_latent', which gives the same columns.", FutureWarning, stacklevel=3)
+            return "posterior_and_latent"
+        return self.output
 
     def predict_proba(self, X):
         """q(c|x), whatever ``output`` says.
@@ -172,7 +182,8 @@ class Inference:
         prefix = type(self).__name__.lower()
         names = {"posterior": [f"{prefix}_c{i}" for i in range(self.spec_.n_components)],
                  "latent": [f"{prefix}_z{i}" for i in range(self.spec_.latent_dim)]}
-        chosen = names["posterior"] + names["latent"] if self.output == "both" else names[self.output]
+        output = self._output()
+        chosen = names["posterior"] + names["latent"] if output == "posterior_and_latent" else names[output]
         return np.asarray(chosen, dtype=object)
 
     def component_log_density(self, X):

@@ -44,7 +44,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ._label_page import page_html, page_policy
-from ._label_session import FileChangedError, _check_list
+from ._label_session import FileChangedError, check_list
 from .labeling import rule_config
 
 BROWSER_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -221,7 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError("the body must be a JSON object")
             if self.path == "/api/labels":
                 changes = [(change.get("path"), change.get("label")) if isinstance(change, dict) else (None, None)
-                           for change in _check_list(body.get("labels"), "labels")]
+                           for change in check_list(body.get("labels"), "labels")]
                 answer = session.set_labels(changes)
             elif self.path == "/api/cluster":
                 answer = session.label_cluster(body.get("component"), body.get("label"),

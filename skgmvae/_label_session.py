@@ -183,8 +183,8 @@ class LabelSession:
             raise ValueError(f"component must be one of the clusters shown, got {component!r}.")
         if not clean_label(label):
             raise ValueError("a cluster needs a non-empty label.")
-        included = [_check_path(path, self.index) for path in _check_list(included, "included")]
-        excluded = [_check_path(path, self.index) for path in _check_list(excluded, "excluded")]
+        included = [_check_path(path, self.index) for path in check_list(included, "included")]
+        excluded = [_check_path(path, self.index) for path in check_list(excluded, "excluded")]
         with self.lock:
             self.excluded.update((component, self.index[path]) for path in excluded)
         answer = self.set_labels([(path, label) for path in included], view="cluster")
@@ -232,7 +232,8 @@ def _check_path(path, index):
     return path
 
 
-def _check_list(values, name):
+def check_list(values, name):
+    """``values`` when it is a JSON list, else a ValueError naming the field ``name``."""
     if not isinstance(values, list):
         raise ValueError(f"{name} must be a list of paths.")
     return values

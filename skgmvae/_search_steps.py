@@ -34,11 +34,11 @@ class SearchSteps:
             except NotFittedError:
                 raise ValueError("RouteSearchCV's FrozenEstimator holds an unfitted GMVAETransformer: fit it first, "
                                  "or pass it without FrozenEstimator to have the search fit it.") from None
-            return copy.deepcopy(transformer).set_params(output="both")
+            return copy.deepcopy(transformer).set_params(output="posterior_and_latent")
         try:
             check_is_fitted(transformer)
         except NotFittedError:
-            return clone(transformer).set_params(output="both").fit(X, **fit_params)
+            return clone(transformer).set_params(output="posterior_and_latent").fit(X, **fit_params)
         warnings.warn(
             "RouteSearchCV was given a fitted GMVAETransformer without saying so: it is used as it is, but from "
             "version 0.3 it will be refitted on X as an unfitted one is. Say it is fitted with "
@@ -47,7 +47,7 @@ class SearchSteps:
             FutureWarning,
             stacklevel=4,
         )
-        return copy.deepcopy(transformer).set_params(output="both")
+        return copy.deepcopy(transformer).set_params(output="posterior_and_latent")
 
     def _feature_source(self, X, n_samples, fit_params):
         """``(source, missing_blocks)``: what the feature step reads, and the blocks that cannot be had."""

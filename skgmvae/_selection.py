@@ -81,7 +81,7 @@ class RouteSearchCV(SearchSteps, MetaEstimatorMixin, ClassifierMixin, BaseEstima
         An unfitted GMVAETransformer is cloned and fitted on ``X`` without
         labels. A fitted one wrapped in
         :class:`~sklearn.frozen.FrozenEstimator` is used as it is (a copy
-        with ``output='both'``), and stays fitted through ``clone``.
+        with ``output='posterior_and_latent'``), and stays fitted through ``clone``.
         ``'precomputed'``: ``X`` is the route features, described by
         ``feature_blocks``. A fitted GMVAETransformer passed bare is used as
         it is, with a FutureWarning: from version 0.3 it will be refitted.
@@ -125,7 +125,7 @@ class RouteSearchCV(SearchSteps, MetaEstimatorMixin, ClassifierMixin, BaseEstima
         Index of the chosen route in ``cv_results_`` (None after a
         fallback).
     best_estimator_ : sklearn.pipeline.Pipeline
-        Steps ``'transformer'`` (the frozen GMVAE, ``output='both'``),
+        Steps ``'transformer'`` (the frozen GMVAE, ``output='posterior_and_latent'``),
         ``'features'`` (the frozen feature step) and ``'route'`` (the chosen
         route fitted on every row); the first two are ``'passthrough'`` with
         precomputed features. Takes what ``fit`` took.
@@ -153,7 +153,7 @@ class RouteSearchCV(SearchSteps, MetaEstimatorMixin, ClassifierMixin, BaseEstima
     refit_time_ : float
         Seconds taken to fit the chosen route on every row.
     transformer_ : GMVAETransformer or None
-        The fitted GMVAE (with ``output='both'``); None with precomputed
+        The fitted GMVAE (with ``output='posterior_and_latent'``); None with precomputed
         features.
     classes_ : ndarray of shape (n_classes,)
         Labels of the labeled rows, sorted.

@@ -17,7 +17,7 @@ from numbers import Integral, Real
 
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, Options, StrOptions
 
 from ._fitting import (
     AUTO_AUGMENT_MIN_SIDE,
@@ -107,12 +107,16 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         mixture, the losses and inference stay in full precision. 'auto' is
         'bfloat16' where the device computes it natively (AVX-512 BF16 or
         AMX, a recent GPU), else 'float32'.
-    output : {'posterior', 'latent', 'both'}, default='posterior'
+    output : {'posterior', 'latent', 'posterior_and_latent'}, default='posterior'
         What :meth:`transform` returns: q(c|x) (shape (n, k), the input of
         :class:`ClusterLabelDecoder`), the mean of q(z|x) (shape
         (n, latent_dim), features for any scikit-learn classifier), or both
-        (shape (n, k + latent_dim)). Only inference changes, so a cached
-        Pipeline need not refit the GMVAE to switch.
+        side by side (shape (n, k + latent_dim)). Only inference changes, so
+        a cached Pipeline need not refit the GMVAE to switch.
+
+        .. deprecated:: 0.1
+           ``'both'``, the former name of ``'posterior_and_latent'``, will
+           be removed in 0.3.
     device : {'auto', 'cpu', 'cuda'} or str, default='auto'
         Torch device; 'auto' picks CUDA when available, else the CPU. Any
         other name torch does not know raises a ValueError.
@@ -246,7 +250,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "min_component_usage": [Interval(Real, 0, 1, closed="left")],
         "precision": [StrOptions({"float32", "bfloat16", "auto"})],
-        "output": [StrOptions({"posterior", "latent", "both"})],
+        "output": [StrOptions({"posterior", "latent", "posterior_and_latent"}), Hidden(StrOptions({"both"}))],
         "device": [str, torch.device],
         "n_jobs": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
         "random_state": ["random_state"],

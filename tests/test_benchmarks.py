@@ -168,7 +168,7 @@ def test_the_cross_validated_route_is_what_route_search_cv_picks_on_the_images(d
 
     X, y = digits
     gmvae = GMVAETransformer(k=10, max_epochs=2, pretrain_epochs=1, random_state=0).fit(X)
-    both = gmvae.set_params(output="both").transform(X)
+    both = gmvae.set_params(output="posterior_and_latent").transform(X)
     features = {"posterior": both[:, :10], "latent": normalize(both[:, 10:]),
                 "umap-posterior": np.full((len(X), 2), 0.5)}  # not read: the routes below leave 'umap-soft' out
     routes = ["soft", "hard", "label-spreading", "svc"]

@@ -25,7 +25,7 @@ def X(digits):
 
 # ----------------------------------------------------------------- the fitted record
 def test_set_params_after_fit_changes_nothing_until_the_next_fit(X):
-    gmvae = GMVAETransformer(**TINY, output="both").fit(X)
+    gmvae = GMVAETransformer(**TINY, output="posterior_and_latent").fit(X)
     before = gmvae.transform(X)
     gmvae.set_params(k=7, latent_dim=5)
     after = gmvae.transform(X)

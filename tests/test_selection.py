@@ -164,7 +164,7 @@ def test_search_picks_what_a_hand_written_grid_search_picks(digits_semi, tiny_gm
     search = RouteSearchCV(frozen_gmvae, routes, cv=PartiallyLabeledKFold(5, random_state=0)).fit(X, y_semi)
 
     k = tiny_gmvae.k
-    features = copy.deepcopy(tiny_gmvae).set_params(output="both").transform(X)
+    features = copy.deepcopy(tiny_gmvae).set_params(output="posterior_and_latent").transform(X)
     F = np.hstack([features[:, :k], normalize(features[:, k:])])
     columns = {"posterior": slice(0, k), "latent": slice(k, F.shape[1])}
     candidates = [Pipeline([("select", ColumnTransformer([("block", "passthrough", columns[block])])),
@@ -196,7 +196,7 @@ def test_an_unfitted_transformer_is_fitted_once_and_a_frozen_one_never(digits_se
     CountingGMVAE.fit_calls = 0
     again = RouteSearchCV(FrozenEstimator(fitted), ["soft", "svc"], random_state=0).fit(X, y_semi)
     assert CountingGMVAE.fit_calls == 0
-    assert fitted.output == "posterior"  # the search works on a copy with output='both'
+    assert fitted.output == "posterior"  # the search works on a copy with output='posterior_and_latent'
     np.testing.assert_array_equal(again.transformer_.transform(X[:5])[:, :10], fitted.transform(X[:5]))
     # Refitting the best estimator refits the route only: the GMVAE step is frozen.
     again.best_estimator_.fit(X, y_semi)
@@ -394,7 +394,7 @@ def _fixed_problem():
 
 
 class FixedFeatures(GMVAETransformer):
-    """A stand-in for a fitted GMVAE whose ``output='both'`` is the fixed problem's features."""
+    """A stand-in for a fitted GMVAE whose ``output='posterior_and_latent'`` is the fixed problem's features."""
 
     def fit(self, X, y=None):
         self.both_ = _fixed_problem()[3]
@@ -403,7 +403,7 @@ class FixedFeatures(GMVAETransformer):
         return self
 
     def transform(self, X):
-        assert self.output == "both"
+        assert self.output == "posterior_and_latent"
         return self.both_[:len(X)]
 
 
@@ -586,7 +586,7 @@ def test_a_listed_route_that_cannot_run_is_left_out_with_the_reason(digits_semi,
 
 # ----------------------------------------------------------------- precomputed features
 def _precomputed(tiny_gmvae, X, umap_posterior=None):
-    both = copy.deepcopy(tiny_gmvae).set_params(output="both").transform(X)
+    both = copy.deepcopy(tiny_gmvae).set_params(output="posterior_and_latent").transform(X)
     parts = [both[:, :10], normalize(both[:, 10:])] + ([] if umap_posterior is None else [umap_posterior])
     blocks = {"posterior": slice(0, 10), "latent": slice(10, both.shape[1])}
     if umap_posterior is not None:

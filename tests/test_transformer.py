@@ -311,7 +311,7 @@ def test_cuda_inference_gives_each_row_one_posterior_and_matches_the_cpu(digits,
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
-def test_output_latent_and_both_compose_with_any_classifier(fitted_gmvae, digits):
+def test_output_latent_and_posterior_and_latent_compose_with_any_classifier(fitted_gmvae, digits):
     import copy
 
     from sklearn.neighbors import KNeighborsClassifier
@@ -321,13 +321,27 @@ def test_output_latent_and_both_compose_with_any_classifier(fitted_gmvae, digits
     Z = latent_model.transform(X)
     assert Z.shape == (len(X), 10)
     assert list(latent_model.get_feature_names_out()[:2]) == ["gmvaetransformer_z0", "gmvaetransformer_z1"]
-    latent_model.set_params(output="both")
+    latent_model.set_params(output="posterior_and_latent")
     both = latent_model.transform(X[:20])
     np.testing.assert_allclose(both[:, :30], fitted_gmvae.transform(X[:20]))
     np.testing.assert_allclose(both[:, 30:], Z[:20])
     assert len(latent_model.get_feature_names_out()) == 40
     accuracy = KNeighborsClassifier(5).fit(Z[::2], y[::2]).score(Z[1::2], y[1::2])
     assert accuracy > 0.85  # the codes separate the digits
+
+
+def test_output_both_is_a_deprecated_spelling_of_posterior_and_latent(fitted_gmvae, digits):
+    import copy
+
+    X, _ = digits
+    renamed = copy.deepcopy(fitted_gmvae).set_params(output="posterior_and_latent")
+    deprecated = copy.deepcopy(fitted_gmvae).set_params(output="both")
+    with pytest.warns(FutureWarning, match="output='posterior_and_latent'"):
+        columns = deprecated.transform(X[:20])
+    np.testing.assert_array_equal(columns, renamed.transform(X[:20]))
+    with pytest.warns(FutureWarning, match="removed in version 0.3"):
+        names = deprecated.get_feature_names_out()
+    np.testing.assert_array_equal(names, renamed.get_feature_names_out())
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
