@@ -14,9 +14,9 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._labels import split_labels
 
-# n_neighbors='auto' of the coverage rule: a share of the pool, between a floor and the largest neighbourhood
-# measured (the neighbour arrays and each greedy pick grow with n_samples * n_neighbors).
-AUTO_NEIGHBOR_SHARE, AUTO_MIN_NEIGHBORS, AUTO_MAX_NEIGHBORS = 0.01, 30, 100
+# n_neighbors='auto' of the coverage rule: a third of the images per label of the budget, between a floor and
+# the largest neighbourhood measured (the neighbour arrays and each greedy pick grow with n_samples * n_neighbors).
+AUTO_SHARE_OF_IMAGES_PER_LABEL, AUTO_MIN_NEIGHBORS, AUTO_MAX_NEIGHBORS = 1 / 3, 30, 300
 
 
 @validate_params(
@@ -75,9 +75,10 @@ def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_n
     n_neighbors : 'auto' or int, default='auto'
         ``'coverage'``: an image counts as covered only by a label on one of
         its ``n_neighbors`` nearest codes (itself always among them); at most
-        ``n_samples`` are used. ``'auto'``: 1% of ``n_samples``, from 30 to
-        100, so that the neighbourhood grows with the pool (the user guide
-        shows the evidence).
+        ``n_samples`` are used. ``'auto'``: a third of the images there are
+        per label, ``n_samples / (3 * (n_labeled + n_labels))``, from 30 to
+        300, so that a small budget looks at wide neighbourhoods and a large
+        one at narrow ones (the user guide shows the evidence).
     temperature : 'auto' or float, default='auto'
         ``'coverage'``: the kernel's width, in units of ``1 - cos`` between
         codes (``exp(-d**2 / (2 * temperature))`` for the distance ``d``
@@ -128,7 +129,9 @@ def _greedy_coverage(codes, n_labels, labeled, n_neighbors, temperature):
     """
     n_samples = len(codes)
     if n_neighbors == "auto":
-        n_neighbors = min(AUTO_MAX_NEIGHBORS, max(AUTO_MIN_NEIGHBORS, round(AUTO_NEIGHBOR_SHARE * n_samples)))
+        images_per_label = n_samples / (labeled.sum() + n_labels)
+        n_neighbors = round(min(AUTO_MAX_NEIGHBORS, max(AUTO_MIN_NEIGHBORS,
+                                                        AUTO_SHARE_OF_IMAGES_PER_LABEL * images_per_label)))
     n_neighbors = min(n_neighbors, n_samples)
     distance, neighbor = NearestNeighbors(n_neighbors=n_neighbors).fit(codes).kneighbors(codes)
     # A chosen row covers itself fully, also where duplicates of its code crowd it out of its neighbours.

@@ -171,10 +171,15 @@ def test_component_rules_name_the_components_no_label_names_first(fitted_gmvae, 
     assert set(assigned[second]) == unnamed
 
 
-@pytest.mark.parametrize("n_samples, expected", [(900, 30), (4_400, 44), (10_000, 100), (12_000, 100)])
-def test_auto_neighbourhood_is_one_percent_of_the_pool_from_30_to_100(n_samples, expected):
+@pytest.mark.parametrize("n_samples, n_labeled, n_labels, expected", [
+    (900, 0, 10, 30), (4_440, 0, 26, 57), (10_000, 0, 20, 167), (10_000, 10, 10, 167), (10_000, 0, 10, 300),
+    (10_000, 0, 300, 30),
+])
+def test_auto_neighbourhood_is_a_third_of_the_images_per_label_from_30_to_300(n_samples, n_labeled, n_labels,
+                                                                              expected):
     codes = normalize(np.random.RandomState(0).randn(n_samples, 8))
-    none_labeled = np.zeros(n_samples, dtype=bool)
-    auto = _greedy_coverage(codes, 12, none_labeled, n_neighbors="auto", temperature="auto")
-    np.testing.assert_array_equal(auto, _greedy_coverage(codes, 12, none_labeled, expected, "auto"))
-    assert not np.array_equal(auto, _greedy_coverage(codes, 12, none_labeled, expected + 20, "auto"))
+    labeled = np.zeros(n_samples, dtype=bool)
+    labeled[:n_labeled] = True  # labels in hand count in the budget the neighbourhood is sized for
+    auto = _greedy_coverage(codes, n_labels, labeled, n_neighbors="auto", temperature="auto")
+    np.testing.assert_array_equal(auto, _greedy_coverage(codes, n_labels, labeled, expected, "auto"))
+    assert not np.array_equal(auto, _greedy_coverage(codes, n_labels, labeled, expected + 20, "auto"))
