@@ -25,9 +25,11 @@ def add_commands(parser):
     """Add the commands of the labeling loop to ``parser``, each with its arguments."""
     commands = parser.add_subparsers(dest="command", required=True)
 
-    fit = commands.add_parser("fit", help=COMMAND_HELP["fit"],
-                              epilog="example:\n  skgmvae fit scans/ --out model.pt --k 100",
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    def command(name, example):
+        return commands.add_parser(name, help=COMMAND_HELP[name], epilog=f"example:\n  {example}",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    fit = command("fit", "skgmvae fit scans/ --out model.pt --k 100")
     fit.add_argument("images", help="folder of PNG/JPEG images (nested folders allowed)")
     fit.add_argument("--out", required=True, help="model file to write (e.g. model.pt)")
     fit.add_argument("--k", type=int, default=None,
@@ -44,9 +46,7 @@ def add_commands(parser):
                      help="on Ctrl-C, save the model of the last completed epoch (default: save nothing)")
     fit.add_argument("--force", action="store_true", help="replace the output files if they exist")
 
-    suggest = commands.add_parser("suggest", help=COMMAND_HELP["suggest"],
-                                  epilog="example:\n  skgmvae suggest model.pt scans/ -n 100 --out to_label.csv",
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    suggest = command("suggest", "skgmvae suggest model.pt scans/ -n 100 --out to_label.csv")
     suggest.add_argument("model", help="model file written by `skgmvae fit`")
     suggest.add_argument("images", help="the image folder the model was fitted on (or one read the same way)")
     suggest.add_argument("-n", type=int, default=100, help="how many images to suggest (default 100)")
@@ -62,11 +62,9 @@ def add_commands(parser):
     suggest.add_argument("--seed", type=int, default=0, help="seed of the audit draw (default 0)")
     suggest.add_argument("--force", action="store_true", help="replace the output files if they exist")
 
-    label = commands.add_parser("label", help=COMMAND_HELP["label"],
-                                epilog="example:\n  skgmvae label scans/ --labels to_label.csv --model model.pt\n"
-                                       "(serves on 127.0.0.1 only, at an address that holds a key; Ctrl-C stops, "
-                                       "the labels are already saved)",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    label = command("label", "skgmvae label scans/ --labels to_label.csv --model model.pt\n"
+                             "(serves on 127.0.0.1 only, at an address that holds a key; Ctrl-C stops, "
+                             "the labels are already saved)")
     label.add_argument("images", help="the image folder (only its images are served)")
     label.add_argument("--labels", required=True, metavar="CSV",
                        help="labels file to fill: its rows in order (e.g. from suggest), or every image when it "
@@ -79,10 +77,7 @@ def add_commands(parser):
     label.add_argument("--no-browser", action="store_true", help="print the address instead of opening a browser")
     label.add_argument("--grid-size", type=int, default=20, help="images shown per cluster (default 20)")
 
-    predict = commands.add_parser("predict", help=COMMAND_HELP["predict"],
-                                  epilog="example:\n  skgmvae predict model.pt scans/ --labels labels.csv "
-                                         "--out predictions.csv",
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    predict = command("predict", "skgmvae predict model.pt scans/ --labels labels.csv --out predictions.csv")
     predict.add_argument("model", help="model file written by `skgmvae fit`")
     predict.add_argument("images", help="the image folder")
     predict.add_argument("--labels", required=True, action="append", metavar="CSV",
@@ -94,10 +89,8 @@ def add_commands(parser):
                               "(default: 5%% of the images, at most 100)")
     predict.add_argument("--force", action="store_true", help="replace the output file if it exists")
 
-    labels = commands.add_parser("labels", help=COMMAND_HELP["labels"],
-                                 epilog="example:\n  skgmvae labels to_label.csv round2.csv --fix\n"
-                                        "(labels that differ only in case become their first spelling, in row "
-                                        "order, the files in the order given; -1 becomes blank)",
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    labels = command("labels", "skgmvae labels to_label.csv round2.csv --fix\n"
+                               "(labels that differ only in case become their first spelling, in row "
+                               "order, the files in the order given; -1 becomes blank)")
     labels.add_argument("files", nargs="+", metavar="CSV", help="labels files, in the order of the rounds")
     labels.add_argument("--fix", action="store_true", help="rewrite the files (each whole) with what is listed")
