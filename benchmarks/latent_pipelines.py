@@ -10,7 +10,7 @@ classifiers is a decision: it is never made on the report rows):
   then a StandardScaler);
 - ``latent-l2``: the same means scaled to unit length, the geometry the
   contrastive term trains (it compares codes by their cosine);
-- ``both``: q(c|x) beside the standardised means (``output='both'``).
+- ``both``: q(c|x) beside the standardised means (``output='posterior_and_latent'``).
 
 It also prints the purity of the clusters on the split's rows: the share of
 images whose argmax component's majority label is their own label.

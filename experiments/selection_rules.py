@@ -14,8 +14,8 @@ not chosen. The rules:
   fixed or ``'auto'`` (twice the median ``1 - cos`` to the farthest neighbour kept), any count through
   ``--rules``;
 - ``coverage-budget-<divisor>``: the same with the neighbourhood set by the pool and the budget together,
-  ``n_candidates / (divisor * n_labels)`` neighbours from 30 to 300, width ``'auto'``; the rule adopted is
-  ``coverage-budget-3`` (``suggest_labels``' default, ``n_neighbors='auto'``).
+  ``n_candidates / (divisor * n_labels)`` neighbours from 30 to 300, width ``'auto'``, any divisor through
+  ``--rules``; the rule adopted is ``coverage-budget-3`` (``suggest_labels``' default, ``n_neighbors='auto'``).
 
 Command::
 

@@ -76,9 +76,11 @@ def suggest_labels(transformer, X, n_labels, *, y=None, strategy="coverage", n_n
         ``'coverage'``: an image counts as covered only by a label on one of
         its ``n_neighbors`` nearest codes (itself always among them); at most
         ``n_samples`` are used. ``'auto'``: a third of the images there are
-        per label, ``n_samples / (3 * (n_labeled + n_labels))``, from 30 to
-        300, so that a small budget looks at wide neighbourhoods and a large
-        one at narrow ones (the user guide shows the evidence).
+        per label, ``n_samples / (3 * (n_in_hand + n_labels))`` for the
+        ``n_in_hand`` images labeled in ``y``, from 30 to 300, so that a
+        small budget looks at wide neighbourhoods and a large one at narrow
+        ones (the record of variants holds the evidence). Memory and the
+        time of each pick grow with ``n_samples * n_neighbors``.
     temperature : 'auto' or float, default='auto'
         ``'coverage'``: the kernel's width, in units of ``1 - cos`` between
         codes (``exp(-d**2 / (2 * temperature))`` for the distance ``d``
@@ -129,13 +131,12 @@ def _greedy_coverage(codes, n_labels, labeled, n_neighbors, temperature):
     """
     n_samples = len(codes)
     if n_neighbors == "auto":
-        images_per_label = n_samples / (labeled.sum() + n_labels)
-        n_neighbors = round(min(AUTO_MAX_NEIGHBORS, max(AUTO_MIN_NEIGHBORS,
-                                                        AUTO_SHARE_OF_IMAGES_PER_LABEL * images_per_label)))
+        n_neighbors = _auto_n_neighbors(n_samples, int(labeled.sum()), n_labels)
     n_neighbors = min(n_neighbors, n_samples)
     distance, neighbor = NearestNeighbors(n_neighbors=n_neighbors).fit(codes).kneighbors(codes)
+    neighbor = neighbor.astype(np.int32, copy=False)  # halves the largest index arrays on large pools
     # A chosen row covers itself fully, also where duplicates of its code crowd it out of its neighbours.
-    itself = np.arange(n_samples)
+    itself = np.arange(n_samples, dtype=np.int32)
     crowded_out = ~(neighbor == itself[:, None]).any(axis=1)
     neighbor[crowded_out, -1], distance[crowded_out, -1] = itself[crowded_out], 0.0
     rows = np.repeat(itself, n_neighbors)
@@ -163,6 +164,12 @@ def _greedy_coverage(codes, n_labels, labeled, n_neighbors, temperature):
         take(best)
         chosen.append(best)
     return np.asarray(chosen, dtype=int)
+
+
+def _auto_n_neighbors(n_samples, n_labeled, n_labels):
+    """``n_neighbors='auto'``: a third of the images per label of the whole budget, from 30 to 300."""
+    images_per_label = n_samples / (n_labeled + n_labels)
+    return round(min(AUTO_MAX_NEIGHBORS, max(AUTO_MIN_NEIGHBORS, AUTO_SHARE_OF_IMAGES_PER_LABEL * images_per_label)))
 
 
 def _follow_components(transformer, X, n_labels, strategy, labeled):

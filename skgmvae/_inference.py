@@ -130,11 +130,12 @@ class Inference:
         return {"posterior": resp, "latent": encoded[:, k:],
                 "posterior_and_latent": np.hstack([resp, encoded[:, k:]])}[self._output()]
 
-    def _output(self):
+    def _output(self, stacklevel=3):
         """``output``, its deprecated spelling ``'both'`` read as ``'posterior_and_latent'``."""
         if self.output == "both":
             warnings.warn("output='both' is deprecated and will be removed in version 0.3; set "
-                          "output='posterior_and_latent', which gives the same columns.", FutureWarning, stacklevel=3)
+                          "output='posterior_and_latent', which gives the same columns.", FutureWarning,
+                          stacklevel=stacklevel)
             return "posterior_and_latent"
         return self.output
 

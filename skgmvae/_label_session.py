@@ -235,5 +235,5 @@ def _check_path(path, index):
 def check_list(values, name):
     """``values`` when it is a JSON list, else a ValueError naming the field ``name``."""
     if not isinstance(values, list):
-        raise ValueError(f"{name} must be a list of paths.")
+        raise ValueError(f"{name} must be a list.")
     return values

@@ -352,6 +352,7 @@ class GMVAETransformer(FitSteps, Inference, Persistence, TransformerMixin, BaseE
             (``interrupted_`` is True) and the interrupt goes on, so that an
             enclosing search or script stops too.
         """
+        self._output(stacklevel=4)  # warns of a deprecated output before the fit, as well as at transform
         before = self._snapshot()
         try:
             interrupt = self._fit(X)

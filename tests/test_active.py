@@ -4,7 +4,7 @@ from sklearn.datasets import make_blobs
 from sklearn.preprocessing import normalize
 
 from skgmvae import ClusterLabelDecoder, suggest_labels
-from skgmvae._active import _greedy_coverage
+from skgmvae._active import _auto_n_neighbors, _greedy_coverage
 
 
 def test_first_round_names_every_component_in_order_of_mass(fitted_gmvae, digits):
@@ -172,14 +172,18 @@ def test_component_rules_name_the_components_no_label_names_first(fitted_gmvae, 
 
 
 @pytest.mark.parametrize("n_samples, n_labeled, n_labels, expected", [
-    (900, 0, 10, 30), (4_440, 0, 26, 57), (10_000, 0, 20, 167), (10_000, 10, 10, 167), (10_000, 0, 10, 300),
-    (10_000, 0, 300, 30),
+    (898, 0, 10, 30), (1_797, 0, 10, 60), (4_440, 0, 26, 57), (10_000, 0, 20, 167), (10_000, 10, 10, 167),
+    (10_000, 0, 10, 300), (10_000, 0, 300, 30), (20, 0, 5, 30),
 ])
 def test_auto_neighbourhood_is_a_third_of_the_images_per_label_from_30_to_300(n_samples, n_labeled, n_labels,
                                                                               expected):
-    codes = normalize(np.random.RandomState(0).randn(n_samples, 8))
-    labeled = np.zeros(n_samples, dtype=bool)
-    labeled[:n_labeled] = True  # labels in hand count in the budget the neighbourhood is sized for
-    auto = _greedy_coverage(codes, n_labels, labeled, n_neighbors="auto", temperature="auto")
-    np.testing.assert_array_equal(auto, _greedy_coverage(codes, n_labels, labeled, expected, "auto"))
-    assert not np.array_equal(auto, _greedy_coverage(codes, n_labels, labeled, expected + 20, "auto"))
+    assert _auto_n_neighbors(n_samples, n_labeled, n_labels) == expected
+
+
+def test_auto_neighbourhood_counts_the_labels_in_hand():
+    codes = normalize(np.random.RandomState(0).randn(3_000, 8))
+    labeled = np.zeros(len(codes), dtype=bool)
+    labeled[:10] = True  # with 10 more to choose: 3,000 / (3 * 20) = 50 neighbours, not 100
+    auto = _greedy_coverage(codes, 10, labeled, n_neighbors="auto", temperature="auto")
+    np.testing.assert_array_equal(auto, _greedy_coverage(codes, 10, labeled, 50, "auto"))
+    assert not np.array_equal(auto, _greedy_coverage(codes, 10, labeled, 100, "auto"))

@@ -345,6 +345,17 @@ def test_output_both_is_a_deprecated_spelling_of_posterior_and_latent(fitted_gmv
 
 
 @pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
+def test_fit_warns_of_output_both_and_the_error_for_a_wrong_output_does_not_offer_it(small_gmvae, digits):
+    X, _ = digits
+    with pytest.warns(FutureWarning, match="output='both' is deprecated") as record:
+        small_gmvae(output="both", max_epochs=1, pretrain_epochs=0, k=5).fit(X[:200])
+    assert all(warning.filename == __file__ for warning in record if warning.category is FutureWarning)
+    with pytest.raises(ValueError, match="'posterior_and_latent'") as error:
+        small_gmvae(output="posterior+latent").fit(X[:200])
+    assert "'both'" not in str(error.value)
+
+
+@pytest.mark.filterwarnings("ignore::skgmvae.ComponentCollapseWarning")
 def test_contrastive_weight_adds_its_term_to_the_history(small_gmvae):
     rng = np.random.RandomState(0)
     X = (rng.rand(200, 256) > 0.7).astype(np.float32)  # 16x16 images, so that augment='auto' is on
