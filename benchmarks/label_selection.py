@@ -244,8 +244,12 @@ def write_summary_from_csv(path):
     measures = ["soft", "route"] if rows[0].get("route") else ["soft"]
     command = rows[0]["command"].split()
     dataset = command[command.index("--dataset") + 1]
+    commands = list(dict.fromkeys(row["command"] for row in rows))  # one per run when runs were merged
+    said = (f"Command: `{commands[0]}`" if len(commands) == 1 else
+            "Commands (one per run, their CSVs concatenated, then `--from-csv`): "
+            + "; ".join(f"`{line}`" for line in commands))
     path.with_suffix(".md").write_text(f"# Label selection, {dataset}, {rows[0]['protocol_split']} split\n\n"
-                                       f"{summary_table(records, measures)}\nCommand: `{rows[0]['command']}`\n")
+                                       f"{summary_table(records, measures)}\n{said}\n")
     print(f"wrote {path.with_suffix('.md')}")
 
 

@@ -272,6 +272,24 @@ def suite_command(name, argv):
     return f"python -m benchmarks {name} {shlex.join(argv)}"
 
 
+def test_label_selection_summary_of_merged_runs_names_every_command(tmp_path):
+    from benchmarks.label_selection import write_summary_from_csv
+
+    rows = read_csv(BENCHMARKS / "results" / "digits" / "label-selection.csv")
+    by_seed = [[{**row, "command": f"{row['command']} --train-seeds {seed}"} for row in rows
+                if row["train_seed"] == seed] for seed in ("0", "1")]
+    merged = tmp_path / "label-selection.csv"
+    with merged.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(by_seed[0] + by_seed[1])
+    write_summary_from_csv(merged)
+    summary = merged.with_suffix(".md").read_text()
+    assert "Commands (one per run" in summary
+    assert all(f"--train-seeds {seed}`" in summary for seed in ("0", "1"))
+    assert "| 10 (1) | TypiClust |" in summary and "| 2 |" in summary  # paired over the two merged models
+
+
 def test_write_csv_adds_the_schema_and_marks_what_old_rows_never_recorded(tmp_path):
     path = tmp_path / "figures.csv"
     path.write_text("method,accuracy\nsoft,0.5\n")  # written before the schema
