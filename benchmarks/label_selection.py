@@ -39,6 +39,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.preprocessing import normalize
 
 from benchmarks._protocol import (
@@ -103,7 +104,11 @@ def choose(method, seed, *, gmvae, X, codes, y_in_hand, n_labels, make_peer=None
         from skactiveml.pool import uncertainty_scores
 
         search = fitted_search(features, y_in_hand, seed)
-        margin = uncertainty_scores(search.predict_proba(features["matrix"][unlabeled]), method="margin_sampling")
+        rows = features["matrix"][unlabeled]
+        # A route without probabilities (the SVC's) is read through the softmax of its class scores.
+        probabilities = (search.predict_proba(rows) if hasattr(search, "predict_proba")
+                         else softmax(search.decision_function(rows), axis=1))
+        margin = uncertainty_scores(probabilities, method="margin_sampling")
         return unlabeled[np.argsort(-margin, kind="stable")[:n_labels]]
     y_peer = np.where(y_in_hand == -1, np.nan, y_in_hand).astype(float)
     with warnings.catch_warnings():
