@@ -187,6 +187,24 @@ class LabeledOnlyClassifier(LabeledAccuracyMixin, MetaEstimatorMixin, Classifier
         X = validate_data(self, X, reset=False, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
         return self.estimator_.predict_proba(X)
 
+    @available_if(lambda self: hasattr(self.estimator, "decision_function"))
+    def decision_function(self, X):
+        """Class scores from the inner classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes), or (n_samples,) for two classes
+            Columns in the order of ``classes_``; with two classes, the
+            score of ``classes_[1]``, as scikit-learn's classifiers give it.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
+        return self.estimator_.decision_function(X)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         inner = clone(self.estimator).__sklearn_tags__()

@@ -105,3 +105,20 @@ def test_labeled_only_classifier_uses_labeled_rows_and_any_label_type():
     assert model.score(X, y) > 0.8
     with pytest.raises(ValueError, match="at least one labeled row"):
         LabeledOnlyClassifier(LogisticRegression()).fit(X, np.full(60, -1))
+
+
+def test_labeled_only_classifier_delegates_the_scores_its_classifier_has():
+    from sklearn.svm import SVC
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(90, 3)
+    y = np.digitize(X[:, 0], [1 / 3, 2 / 3]).astype(object) * 10  # classes 0, 10, 20
+    y[::3] = -1
+    model = LabeledOnlyClassifier(SVC()).fit(X, y)
+    assert not hasattr(model, "predict_proba")  # SVC(probability=False) has none to give
+    scores = model.decision_function(X)
+    assert scores.shape == (90, 3)
+    np.testing.assert_array_equal(model.classes_[scores.argmax(axis=1)], model.predict(X))
+    from sklearn.neighbors import KNeighborsClassifier
+
+    assert not hasattr(LabeledOnlyClassifier(KNeighborsClassifier()).fit(X, y), "decision_function")
