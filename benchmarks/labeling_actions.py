@@ -113,7 +113,7 @@ def main(argv=None):
     X, y_true = np.asarray(data["X_pool"]), np.asarray(data["y_pool"])
     gmvae, fit_seconds = load_or_fit_gmvae(args.dataset, X, args.k, random_state=0, refit=args.refit,
                                            **model_params(args))
-    k = gmvae.spec_.n_components
+    k = gmvae.spec_.k
     fitted = "taken from the model cache" if fit_seconds is None else f"fitted in {fit_seconds:.0f} s"
     print(f"{args.dataset}: {len(X)} images; GMVAE k={k} {fitted}")
     log_density = gmvae.component_log_density(X)

@@ -72,7 +72,7 @@ def umap_posteriors(gmvae, X_pool, candidates, settings):
 def encodings(gmvae, X_candidates):
     """Functions from rows to each encoding, with the scalers fitted on the candidates."""
     both_model = copy.deepcopy(gmvae).set_params(output="posterior_and_latent")  # one encoder pass for both outputs
-    k = gmvae.spec_.n_components
+    k = gmvae.spec_.k
     scaler = StandardScaler().fit(both_model.transform(X_candidates)[:, k:])
     normalizer = Normalizer()
 

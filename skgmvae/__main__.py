@@ -82,7 +82,7 @@ def _write_summary(path, summary, gmvae, argv):
     writer = csv.DictWriter(buffer, fieldnames=["split", "method", "n_labels", "mean", "ci", "n_seeds", "k",
                                                 "command"], lineterminator="\n")
     writer.writeheader()
-    writer.writerows({**row, "k": gmvae.spec_.n_components, "command": command} for row in summary)
+    writer.writerows({**row, "k": gmvae.spec_.k, "command": command} for row in summary)
     write_atomic(path, buffer.getvalue(), force=True)
 
 
@@ -105,7 +105,7 @@ def main(argv=None):
     start = time.perf_counter()
     gmvae.fit(X)
     fit_seconds = time.perf_counter() - start
-    k = gmvae.spec_.n_components
+    k = gmvae.spec_.k
     print(f"GMVAE (k={k}) trained without labels in {fit_seconds:.0f} s: {gmvae.n_epochs_} epochs, "
           f"final ELBO {gmvae.history_[-1]['elbo']:.1f} nats per image, "
           f"{gmvae.n_components_used_:.0f} of {k} components in effective use.")

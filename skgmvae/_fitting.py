@@ -149,15 +149,11 @@ def network_spec(transformer, X):
                        resolve_architecture(transformer.architecture, n_features))
 
 
-# The parameter that sets each field of a NetworkSpec, where their names differ.
-_PARAM_OF_FIELD = {"n_components": "k"}
-
-
 def check_same_network(fitted, spec):
     """Refuse to continue a fitted network (``fitted``) whose shape the current parameters (``spec``) change."""
     changed = fitted.differences(spec)
     if changed:
-        said = ", ".join(f"{_PARAM_OF_FIELD.get(name, name)}={new!r} (fitted: {old!r})"
+        said = ", ".join(f"{name}={new!r} (fitted: {old!r})"
                          for name, (old, new) in changed.items())
         raise ValueError(
             f"warm_start=True continues the fitted network, but the parameters now give another shape: "

@@ -125,7 +125,7 @@ class Inference:
         """
         check_is_fitted(self)
         encoded = self._encode(self._validate_X(X, reset=False))
-        k = self.spec_.n_components
+        k = self.spec_.k
         resp = responsibilities(encoded[:, :k])
         return {"posterior": resp, "latent": encoded[:, k:],
                 "posterior_and_latent": np.hstack([resp, encoded[:, k:]])}[self._output()]
@@ -152,7 +152,7 @@ class Inference:
             Rows sum to 1.
         """
         check_is_fitted(self)
-        return responsibilities(self._encode(self._validate_X(X, reset=False))[:, :self.spec_.n_components])
+        return responsibilities(self._encode(self._validate_X(X, reset=False))[:, :self.spec_.k])
 
     def predict(self, X):
         """Most probable component of each sample.
@@ -181,7 +181,7 @@ class Inference:
         """
         check_is_fitted(self)
         prefix = type(self).__name__.lower()
-        names = {"posterior": [f"{prefix}_c{i}" for i in range(self.spec_.n_components)],
+        names = {"posterior": [f"{prefix}_c{i}" for i in range(self.spec_.k)],
                  "latent": [f"{prefix}_z{i}" for i in range(self.spec_.latent_dim)]}
         output = self._output()
         chosen = names["posterior"] + names["latent"] if output == "posterior_and_latent" else names[output]
@@ -271,7 +271,7 @@ class Inference:
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-        k = self.spec_.n_components
+        k = self.spec_.k
         rng = check_random_state(random_state)
         if component is None:
             components = rng.randint(k, size=n_samples)

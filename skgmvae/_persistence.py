@@ -22,8 +22,8 @@ from ._runtime import adam, resolve_device
 from .nn.modules import NetworkSpec
 
 FORMAT = "skgmvae.GMVAETransformer"
-VERSION = 4
-READABLE_VERSIONS = (2, 3, 4)
+VERSION = 5
+READABLE_VERSIONS = (2, 3, 4, 5)
 # Parameters added after a version-2 file was written take the value that reproduces how it was trained
 # (`output` and `n_jobs` do not change training, so their defaults serve).
 _MISSING_PARAMS = {"contrastive_weight": 0.0, "architecture": "mlp"}
@@ -83,6 +83,8 @@ def read_payload(path):
         return _from_version_2(payload)
     # Version-3 files written before the precision parameter trained in float32.
     payload["fitted"].setdefault("precision_", "float32")
+    if version < 5:  # the spec's number of components was named n_components
+        payload["spec"]["k"] = payload["spec"].pop("n_components")
     return payload
 
 
@@ -90,7 +92,7 @@ def _from_version_2(payload):
     """A version-2 payload (parameters and fitted attributes side by side) in the version-3 layout."""
     params = {**_MISSING_PARAMS, **payload["params"]}
     n_features = payload["n_features_in"]
-    spec = {"n_features": n_features, "n_components": params["k"], "latent_dim": params["latent_dim"],
+    spec = {"n_features": n_features, "k": params["k"], "latent_dim": params["latent_dim"],
             "hidden_sizes": list(params["hidden_sizes"]),
             "architecture": resolve_architecture(params["architecture"], n_features)}
     fitted = {"n_features_in_": n_features, "feature_names_in_": payload["feature_names_in"],

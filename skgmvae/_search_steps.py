@@ -73,7 +73,7 @@ class SearchSteps:
         if self.transformer_ is None:
             return "passthrough", source, check_feature_blocks(self.feature_blocks, source.shape[1])
         uses_umap = any(block == "umap" for block, _ in routes.values())
-        features = _RouteFeatures(self.transformer_.spec_.n_components,
+        features = _RouteFeatures(self.transformer_.spec_.k,
                                   umap=UMAPMixture(random_state=seed) if uses_umap else None)
         matrix = features.fit_transform(source)
         return FrozenEstimator(features), matrix, features.blocks_

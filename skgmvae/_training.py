@@ -84,7 +84,7 @@ class FitSteps:
         self.module_.eval()
         device = self.module_.prior.means.device
         codes = batched_apply(lambda batch: self.module_.encoder(batch)[0], sample, device)
-        means, variances = fit_code_mixture(codes.double().cpu().numpy(), self.spec_.n_components, rng)
+        means, variances = fit_code_mixture(codes.double().cpu().numpy(), self.spec_.k, rng)
         self.module_.prior.set_components(means, variances)
 
     def _train(self, rows, generator, augmenter, seed, precision):

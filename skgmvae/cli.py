@@ -82,7 +82,7 @@ def contact_sheet(gmvae, side, n_components=40, n_samples=8):
     images = np.vstack([gmvae.sample(n_samples, component=int(c), random_state=0)[0] for c in order])
     fig = Figure(figsize=(n_samples * 0.5 + 1, len(order) * 0.5 + 0.6), layout="tight")
     plot_image_grid(images, (side, side), ax=fig.subplots(), n_columns=n_samples,
-                    title=f"{len(order)} most used of {gmvae.spec_.n_components} clusters, {n_samples} samples each")
+                    title=f"{len(order)} most used of {gmvae.spec_.k} clusters, {n_samples} samples each")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()

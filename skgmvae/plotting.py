@@ -131,8 +131,8 @@ def plot_training_history(transformer, ax=None):
     revived = moved > 0
     ax_components.scatter(epochs[revived], used[revived], marker="v", color="tab:red", zorder=3,
                           label="components moved after this epoch")
-    ax_components.set_ylim(0, transformer.spec_.n_components * 1.05)
-    ax_components.set_ylabel(f"components in use (of {transformer.spec_.n_components})", color="tab:orange")
+    ax_components.set_ylim(0, transformer.spec_.k * 1.05)
+    ax_components.set_ylabel(f"components in use (of {transformer.spec_.k})", color="tab:orange")
     if revived.any():
         ax_components.legend(loc="lower right")
     ax.grid(alpha=0.3)

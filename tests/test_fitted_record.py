@@ -38,7 +38,7 @@ def test_set_params_after_fit_changes_nothing_until_the_next_fit(X):
     with pytest.raises(ValueError, match=r"\[0, 3\]"):
         gmvae.sample(1, component=5)
     assert np.isfinite(gmvae.score_samples(X[:20])).all()
-    assert gmvae.spec_.n_components == 4 and gmvae.spec_.latent_dim == 3
+    assert gmvae.spec_.k == 4 and gmvae.spec_.latent_dim == 3
     gmvae.set_params(output="posterior").fit(X)  # the next fit takes the new parameters
     assert gmvae.transform(X).shape == (len(X), 7) and gmvae.spec_.latent_dim == 5
 
@@ -140,7 +140,7 @@ def test_ctrl_c_stops_a_sequential_grid_search_instead_of_moving_on(X, digits):
         interrupt_at = 2  # a class attribute: GridSearchCV fits clones
 
         def _initialize_module(self, spec, device):
-            fits.append(spec.n_components)
+            fits.append(spec.k)
             return super()._initialize_module(spec, device)
 
     pipe = Pipeline([("gmvae", Recording(**TINY)), ("decoder", ClusterLabelDecoder())])
@@ -154,8 +154,8 @@ def test_ctrl_c_stops_a_sequential_grid_search_instead_of_moving_on(X, digits):
 def test_a_subclass_overrides_one_step(X):
     class FixedPrior(GMVAETransformer):
         def _initialize_prior(self, rows, seed):
-            self.module_.prior.set_components(np.zeros((self.spec_.n_components, self.spec_.latent_dim)),
-                                              np.ones((self.spec_.n_components, self.spec_.latent_dim)))
+            self.module_.prior.set_components(np.zeros((self.spec_.k, self.spec_.latent_dim)),
+                                              np.ones((self.spec_.k, self.spec_.latent_dim)))
 
     gmvae = FixedPrior(**{**TINY, "max_epochs": 0}).fit(X)
     np.testing.assert_array_equal(gmvae.component_means_, 0.0)

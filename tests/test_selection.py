@@ -399,7 +399,7 @@ class FixedFeatures(GMVAETransformer):
     def fit(self, X, y=None):
         self.both_ = _fixed_problem()[3]
         self.n_features_in_ = X.shape[1]
-        self.spec_ = types.SimpleNamespace(n_components=10)
+        self.spec_ = types.SimpleNamespace(k=10)
         return self
 
     def transform(self, X):

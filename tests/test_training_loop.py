@@ -151,8 +151,9 @@ def test_a_model_file_without_an_optimizer_still_loads(tmp_path):
     model = GMVAETransformer(max_epochs=2, **SMALL).fit(X)
     model.save(tmp_path / "model.pt")
     payload = torch.load(tmp_path / "model.pt", weights_only=True)
-    assert payload["format_version"] == 4
+    assert payload["format_version"] == 5
     del payload["optimizer"], payload["fitted"]["learning_rate_"]  # what a version-3 file lacks
+    payload["spec"]["n_components"] = payload["spec"].pop("k")  # and how it named the number of components
     payload["format_version"] = 3
     torch.save(payload, tmp_path / "older.pt")
     older = GMVAETransformer.load(tmp_path / "older.pt", device="cpu")
@@ -160,6 +161,17 @@ def test_a_model_file_without_an_optimizer_still_loads(tmp_path):
     assert older.optimizer_.state == {} and older.learning_rate_ == model.history_[-1]["learning_rate"]
     older.set_params(warm_start=True, max_epochs=1).fit(X)
     assert len(older.history_) == 3
+
+
+def test_a_pickled_network_record_from_before_its_field_was_named_k_still_loads():
+    import pickle
+
+    from skgmvae.nn import NetworkSpec
+
+    spec = NetworkSpec(64, 5, 3, (16,), "mlp")
+    older = pickle.dumps(spec).replace(b"\x8c\x01k", b"\x8c\x0cn_components")  # the field's former name
+    assert b"n_components" in older
+    assert pickle.loads(older) == spec
 
 
 def test_a_failed_warm_start_puts_the_optimizer_back():

@@ -380,22 +380,23 @@ class NetworkSpec:
     ----------
     n_features : int
         Number of pixels.
-    n_components : int
-        Number of mixture components K.
+    k : int
+        Number of mixture components (``GMVAETransformer``'s ``k``; the
+        ``n_components`` of :class:`GMVAE`).
     latent_dim : int
     hidden_sizes : tuple of int
     architecture : {'mlp', 'conv'}
     """
 
     n_features: int
-    n_components: int
+    k: int
     latent_dim: int
     hidden_sizes: tuple
     architecture: str
 
     def build(self):
         """A new :class:`GMVAE` of this shape, with fresh weights."""
-        return GMVAE(self.n_features, self.n_components, self.latent_dim, self.hidden_sizes, self.architecture)
+        return GMVAE(self.n_features, self.k, self.latent_dim, self.hidden_sizes, self.architecture)
 
     def to_dict(self):
         """The fields as plain ints, strings and lists (what a saved file holds)."""
@@ -410,3 +411,10 @@ class NetworkSpec:
         """``{field: (self's value, other's value)}`` for the fields that differ."""
         mine, theirs = asdict(self), asdict(other)
         return {name: (mine[name], theirs[name]) for name in mine if mine[name] != theirs[name]}
+
+    def __setstate__(self, state):
+        # Pickles from before the field was named after the estimator's parameter.
+        state = dict(state)
+        if "n_components" in state:
+            state["k"] = state.pop("n_components")
+        self.__dict__.update(state)
