@@ -105,9 +105,11 @@ def choose(method, seed, *, gmvae, X, codes, y_in_hand, n_labels, make_peer=None
 
         search = fitted_search(features, y_in_hand, seed)
         rows = features["matrix"][unlabeled]
-        # A route without probabilities (the SVC's) is read through the softmax of its class scores.
-        probabilities = (search.predict_proba(rows) if hasattr(search, "predict_proba")
-                         else softmax(search.decision_function(rows), axis=1))
+        if hasattr(search, "predict_proba"):
+            probabilities = search.predict_proba(rows)
+        else:  # a route without probabilities (the SVC's): the softmax of its class scores
+            scores = search.decision_function(rows)
+            probabilities = softmax(np.column_stack([-scores, scores]) if scores.ndim == 1 else scores, axis=1)
         margin = uncertainty_scores(probabilities, method="margin_sampling")
         return unlabeled[np.argsort(-margin, kind="stable")[:n_labels]]
     y_peer = np.where(y_in_hand == -1, np.nan, y_in_hand).astype(float)
@@ -247,9 +249,12 @@ def write_summary_from_csv(path):
                 **{measure: float(row[measure]) for measure in ("soft", "route") if row.get(measure)}}
                for row in rows]
     measures = ["soft", "route"] if rows[0].get("route") else ["soft"]
-    command = rows[0]["command"].split()
-    dataset = command[command.index("--dataset") + 1]
     commands = list(dict.fromkeys(row["command"] for row in rows))  # one per run when runs were merged
+    datasets = {line.split()[line.split().index("--dataset") + 1] for line in commands}
+    if len(datasets) > 1 or len({row["protocol_split"] for row in rows}) > 1:
+        raise ValueError(f"{path} mixes runs of {sorted(datasets)} and splits "
+                         f"{sorted({row['protocol_split'] for row in rows})}; merge runs of one data set and split.")
+    dataset = datasets.pop()
     said = (f"Command: `{commands[0]}`" if len(commands) == 1 else
             "Commands (one per run, their CSVs concatenated, then `--from-csv`): "
             + "; ".join(f"`{line}`" for line in commands))

@@ -287,7 +287,15 @@ def test_label_selection_summary_of_merged_runs_names_every_command(tmp_path):
     summary = merged.with_suffix(".md").read_text()
     assert "Commands (one per run" in summary
     assert all(f"--train-seeds {seed}`" in summary for seed in ("0", "1"))
-    assert "| 10 (1) | TypiClust |" in summary and "| 2 |" in summary  # paired over the two merged models
+    paired = [line for line in summary.splitlines() if line.startswith("| 10 (1) | TypiClust | ")]
+    assert paired and all(line.endswith("| 2 |") for line in paired)  # paired over the two merged models
+    mixed = merged.with_name("mixed.csv")
+    with mixed.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(by_seed[0] + [{**row, "protocol_split": "development"} for row in by_seed[1]])
+    with pytest.raises(ValueError, match="one data set and split"):
+        write_summary_from_csv(mixed)
 
 
 def test_write_csv_adds_the_schema_and_marks_what_old_rows_never_recorded(tmp_path):

@@ -114,7 +114,7 @@ def test_labeled_only_classifier_delegates_the_scores_its_classifier_has():
     X = rng.rand(90, 3)
     y = np.digitize(X[:, 0], [1 / 3, 2 / 3]).astype(object) * 10  # classes 0, 10, 20
     y[::3] = -1
-    model = LabeledOnlyClassifier(SVC()).fit(X, y)
+    model = LabeledOnlyClassifier(SVC(break_ties=True)).fit(X, y)
     assert not hasattr(model, "predict_proba")  # SVC(probability=False) has none to give
     scores = model.decision_function(X)
     assert scores.shape == (90, 3)

@@ -14,6 +14,7 @@ once per component.
 """
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 
 import torch
@@ -393,6 +394,13 @@ class NetworkSpec:
     latent_dim: int
     hidden_sizes: tuple
     architecture: str
+
+    @property
+    def n_components(self):
+        """Deprecated name of :attr:`k`, removed in version 0.3."""
+        warnings.warn("NetworkSpec.n_components is deprecated and will be removed in version 0.3; read "
+                      "NetworkSpec.k, the same number.", FutureWarning, stacklevel=2)
+        return self.k
 
     def build(self):
         """A new :class:`GMVAE` of this shape, with fresh weights."""
