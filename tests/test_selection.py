@@ -466,7 +466,7 @@ def test_methods_are_those_of_the_chosen_route(digits_semi, frozen_gmvae):
     with pytest.raises(sklearn.exceptions.NotFittedError):
         unfitted.decision_function(X)
     # No route has it: absent before fit too, as GridSearchCV's methods follow its estimator's.
-    assert not hasattr(RouteSearchCV(frozen_gmvae, ["svc"]), "decision_function")
+    assert not hasattr(RouteSearchCV(frozen_gmvae, ["label-spreading"]), "decision_function")
     assert not hasattr(unfitted, "transform")
     # Routes fit will refuse do not make hasattr raise: the call says unfitted, fit says what is wrong.
     assert hasattr(RouteSearchCV("precomputed", ["no-such-route"]), "predict_proba")
@@ -479,7 +479,8 @@ def test_methods_are_those_of_the_chosen_route(digits_semi, frozen_gmvae):
     assert not hasattr(decoder, "transform")  # no built-in route transforms
 
     svc = RouteSearchCV(frozen_gmvae, ["svc"], random_state=0).fit(X, y_semi)
-    assert not hasattr(svc, "decision_function") and not hasattr(svc, "predict_proba")
+    assert svc.decision_function(X).shape == (len(X), len(svc.classes_))  # the SVC's class scores
+    assert not hasattr(svc, "predict_proba")
     with pytest.raises(AttributeError, match="predict_proba"):
         svc.predict_proba(X)
 
