@@ -183,9 +183,7 @@ class LabeledOnlyClassifier(LabeledAccuracyMixin, MetaEstimatorMixin, Classifier
         ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
-        return self.estimator_.predict_proba(X)
+        return self._delegate("predict_proba", X)
 
     @available_if(lambda self: hasattr(self.estimator, "decision_function"))
     def decision_function(self, X):
@@ -201,9 +199,12 @@ class LabeledOnlyClassifier(LabeledAccuracyMixin, MetaEstimatorMixin, Classifier
             Columns in the order of ``classes_``; with two classes, the
             score of ``classes_[1]``, as scikit-learn's classifiers give it.
         """
+        return self._delegate("decision_function", X)
+
+    def _delegate(self, method, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
-        return self.estimator_.decision_function(X)
+        return getattr(self.estimator_, method)(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
