@@ -166,9 +166,8 @@ class LabeledOnlyClassifier(LabeledAccuracyMixin, MetaEstimatorMixin, Classifier
         -------
         ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
-        return self.label_encoder_.inverse_transform(np.asarray(self.estimator_.predict(X)).astype(int))
+        codes = np.asarray(self._delegate("predict", X)).astype(int)  # checks fitted before label_encoder_ is read
+        return self.label_encoder_.inverse_transform(codes)
 
     @available_if(lambda self: hasattr(self.estimator, "predict_proba"))
     def predict_proba(self, X):
